@@ -1,0 +1,28 @@
+# rclib: one command each for set-up, tests, the full reproduction and JupyterLab.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_WORKERS ?= 2
+
+.PHONY: setup test reproduce lab clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,notebook]'
+	touch $(STAMP)
+
+test: setup
+	$(PY) -m pytest -n $(PYTEST_WORKERS) tests
+
+reproduce: setup
+	$(PY) -m rclib.reproduce
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks/
+
+clean:
+	rm -rf results .pytest_cache

@@ -1,0 +1,99 @@
+"""The `rclib` command line: BPG tools, dataset preparation (codec commands join later)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import RclibError
+
+
+def _bpg_encode(args) -> None:
+    from . import bpg
+    from .imageio import atomic_write, read_rgb8
+
+    atomic_write(args.output, bpg.encode(read_rgb8(args.input), args.q, backend=args.backend),
+                 force=args.force)
+
+
+def _bpg_decode(args) -> None:
+    from . import bpg
+    from .imageio import write_png
+
+    try:
+        blob = Path(args.input).read_bytes()
+    except OSError as exc:
+        raise RclibError(f"{args.input}: cannot read ({exc.strerror})") from None
+    write_png(args.output, bpg.decode(blob), force=args.force)
+
+
+def _prep(args) -> None:
+    from . import data, prep
+
+    folder = data.resolve(args.dataset, args.split)
+    table = prep.prep(folder, Path(args.out), qs=range(args.q_min, args.q_max + 1),
+                      backend=args.backend, limit=args.limit, workers=args.workers)
+    summary = table.groupby("q")[["bpg_bpsp", "resid_entropy_bpsp", "psnr"]].mean()
+    print(summary.round(3).to_string())
+
+
+def _fetch(args) -> None:
+    from . import data
+
+    if args.dataset == "embedded":
+        print(data.prepare_embedded(limit=args.limit))
+    else:
+        print(data.fetch_paper_dataset(args.dataset))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rclib", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    e = sub.add_parser("bpg-encode", help="encode a picture as a BPG file (lossy)")
+    e.add_argument("input")
+    e.add_argument("output")
+    e.add_argument("--q", type=int, default=12, help="BPG quantizer, bpgenc's -q (default 12)")
+    e.add_argument("--backend", default="auto", choices=["auto", "embedded", "bpgenc"])
+    e.add_argument("--force", action="store_true", help="overwrite an existing output")
+    e.set_defaults(func=_bpg_encode)
+
+    d = sub.add_parser("bpg-decode", help="decode a BPG file to PNG")
+    d.add_argument("input")
+    d.add_argument("output")
+    d.add_argument("--force", action="store_true")
+    d.set_defaults(func=_bpg_decode)
+
+    pr = sub.add_parser("prep", help="BPG-compress a dataset at every Q of a range and cache it")
+    pr.add_argument("dataset", help="'embedded', a paper dataset name, or a folder of pictures")
+    pr.add_argument("out", help="cache folder (out/qQQ/<name>.bpg|.png, out/prep.csv)")
+    pr.add_argument("--split", default="train", choices=["train", "val"])
+    pr.add_argument("--q-min", type=int, default=9)
+    pr.add_argument("--q-max", type=int, default=17)
+    pr.add_argument("--limit", type=int, default=None, help="first N pictures only")
+    pr.add_argument("--workers", type=int, default=None)
+    pr.add_argument("--backend", default="auto", choices=["auto", "embedded", "bpgenc"])
+    pr.set_defaults(func=_prep)
+
+    f = sub.add_parser("fetch", help="download and prepare a dataset into the cache")
+    f.add_argument("dataset", help="'embedded' or one of the paper datasets")
+    f.add_argument("--limit", type=int, default=None)
+    f.set_defaults(func=_fetch)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except RclibError as exc:
+        print(f"rclib: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("rclib: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Reading and writing pictures without silent loss: 8-bit RGB in, exact PNG out, atomic writes."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+
+READABLE = {"PNG", "PPM", "TIFF", "BMP"}
+
+
+def read_rgb8(path: str | Path) -> np.ndarray:
+    """Read PNG/PPM/TIFF/BMP as uint8 (H, W, 3), converting only where it is exact.
+
+    Grayscale and palette pictures become RGB (every value kept); RGBA is accepted only when
+    fully opaque; 16-bit, float, CMYK and transparent pictures are refused with a clear message.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    try:
+        im = Image.open(path)
+        im.load()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read picture ({exc})") from None
+    if im.format not in READABLE:
+        raise InputError(f"{path}: {im.format} input is not supported (use PNG, PPM, TIFF or BMP)")
+    if getattr(im, "n_frames", 1) > 1:
+        raise InputError(f"{path}: multi-frame pictures are not supported")
+    mode = im.mode
+    if mode == "P":
+        if "transparency" in im.info:
+            im = im.convert("RGBA")
+            mode = "RGBA"
+        else:
+            return np.asarray(im.convert("RGB"))
+    if mode in ("1", "L"):
+        return np.asarray(im.convert("RGB"))
+    if mode == "RGB":
+        return np.asarray(im)
+    if mode in ("RGBA", "LA"):
+        if im.getextrema()[-1][0] < 255:
+            raise InputError(f"{path}: has transparent pixels; rclib codes opaque RGB only "
+                             "(alpha would be lost)")
+        return np.asarray(im.convert("RGB"))
+    if mode in ("I;16", "I;16B", "I;16L", "I", "F") or mode.startswith("I;16"):
+        raise InputError(f"{path}: {mode} is not 8-bit; rclib codes 8-bit pictures only "
+                         "(reducing to 8 bits would lose data)")
+    raise InputError(f"{path}: picture mode {mode} is not supported (8-bit RGB, gray or palette)")
+
+
+def atomic_write(path: str | Path, data: bytes, force: bool = False) -> None:
+    """Write bytes to `path` via a temporary file and rename; refuse to overwrite unless forced."""
+    path = Path(path)
+    if path.exists() and not force:
+        raise InputError(f"{path}: exists (use --force to overwrite)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def png_bytes(rgb: np.ndarray, compress_level: int = 6) -> bytes:
+    from io import BytesIO
+    from PIL import Image
+
+    buf = BytesIO()
+    Image.fromarray(rgb).save(buf, format="PNG", compress_level=compress_level)
+    return buf.getvalue()
+
+
+def write_png(path: str | Path, rgb: np.ndarray, force: bool = False) -> None:
+    atomic_write(path, png_bytes(rgb), force=force)
