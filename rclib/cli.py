@@ -46,6 +46,16 @@ def _fetch(args) -> None:
         print(data.fetch_paper_dataset(args.dataset))
 
 
+def _train(args) -> None:
+    from . import train
+
+    overrides = {k: v for k, v in {"steps": args.steps, "batch": args.batch, "crop": args.crop}.items()
+                 if v is not None}
+    summary = train.run(args.profile, Path(args.out), dataset=args.dataset, device=args.device,
+                        limit=args.limit, **overrides)
+    print({k: v for k, v in summary.items() if k != "train_config"})
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rclib", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -79,6 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("dataset", help="'embedded' or one of the paper datasets")
     f.add_argument("--limit", type=int, default=None)
     f.set_defaults(func=_fetch)
+    t = sub.add_parser("train", help="train the residual model (resumes from OUT/checkpoint.pt)")
+    t.add_argument("--profile", default="cpu", choices=["cpu", "paper", "tiny"])
+    t.add_argument("--out", required=True, help="folder for checkpoint.pt, log.csv, model.pt")
+    t.add_argument("--dataset", default="embedded", help="'embedded' or a folder with train/ and val/")
+    t.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
+    t.add_argument("--steps", type=int, default=None)
+    t.add_argument("--batch", type=int, default=None)
+    t.add_argument("--crop", type=int, default=None)
+    t.add_argument("--limit", type=int, default=None, help="first N pictures per split (tests)")
+    t.set_defaults(func=_train)
     return p
 
 

@@ -1,0 +1,223 @@
+"""The `.rc` file: a genuine BPG file plus the residual coded under the model, and its checks.
+
+Layout (all integers big-endian; documented byte by byte in README.md):
+
+    0   4  magic  89 52 43 0A  ("\\x89RC\\n")
+    4   1  format version (1)
+    5   1  flags (reserved, 0)
+    6   4  width
+   10   4  height
+   14   1  BPG quantizer Q
+   15   1  residual window (symbols evaluated per subpixel)
+   16   2  strip height (rows coded per independent strip)
+   18  32  SHA-256 identifier of the model weights
+   50  32  SHA-256 of the original RGB pixels (row-major, 8-bit, R G B)
+   82   4  length of the BPG file
+   86   4  number N of residual streams (6 per strip: R, G, B window symbols and escapes)
+   90 4*N  length of each residual stream
+    .   4  CRC-32 of every byte above
+    .      the BPG file, then the N residual streams, back to back; nothing after them
+"""
+from __future__ import annotations
+
+import hashlib
+import struct
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from . import bpg, entropy, model as model_lib
+from .errors import FormatError, InputError, RclibError
+from .mixture import Mixture
+
+MAGIC = b"\x89RC\n"
+VERSION = 1
+_FIXED = struct.Struct(">4sBBIIBBH32s32sII")
+STRIP_PIXELS = 1 << 19   # pixels per strip (bounds memory; strips are coded independently)
+DEFAULT_Q = 12
+
+
+class ModelMismatch(RclibError):
+    """The file was coded with other weights than the ones given for decoding."""
+
+
+@dataclass
+class Header:
+    width: int
+    height: int
+    q: int
+    window: int
+    strip_rows: int
+    weights_id: bytes
+    pixels_sha256: bytes
+    bpg_length: int
+    stream_lengths: list[int]
+
+
+def strip_rows(width: int) -> int:
+    """Rows per strip: a multiple of 32 in 32..256 so a strip holds about STRIP_PIXELS."""
+    return int(min(256, max(32, (STRIP_PIXELS // max(width, 1)) // 32 * 32)))
+
+
+def _strips(height: int, rows: int):
+    return [(y, min(y + rows, height)) for y in range(0, height, rows)]
+
+
+def pack_header(h: Header) -> bytes:
+    body = _FIXED.pack(MAGIC, VERSION, 0, h.width, h.height, h.q, h.window, h.strip_rows,
+                       h.weights_id, h.pixels_sha256, h.bpg_length, len(h.stream_lengths))
+    body += struct.pack(f">{len(h.stream_lengths)}I", *h.stream_lengths)
+    return body + struct.pack(">I", zlib.crc32(body))
+
+
+def unpack_header(data: bytes) -> tuple[Header, int]:
+    """Parse and check the header; return it and the offset of the BPG part."""
+    if len(data) < 4 or data[:4] != MAGIC:
+        raise FormatError("not an .rc file (bad magic)")
+    if len(data) < 5:
+        raise FormatError("truncated .rc file")
+    if data[4] != VERSION:
+        raise FormatError(f".rc format version {data[4]} is not supported by this rclib "
+                          f"(it reads version {VERSION}; upgrade rclib for newer files)")
+    if len(data) < _FIXED.size:
+        raise FormatError("truncated .rc file (header)")
+    (_, _, flags, w, h, q, window, rows, wid, pix, bpg_len, n) = _FIXED.unpack_from(data)
+    end = _FIXED.size + 4 * n
+    if n > 6 * 65536 or len(data) < end + 4:
+        raise FormatError("truncated or corrupt .rc file (stream table)")
+    (crc,) = struct.unpack_from(">I", data, end)
+    if zlib.crc32(data[:end]) != crc:
+        raise FormatError("corrupt .rc file (header checksum mismatch)")
+    if flags != 0 or w == 0 or h == 0 or rows == 0:
+        raise FormatError("corrupt .rc file (invalid header fields)")
+    lengths = list(struct.unpack_from(f">{n}I", data, _FIXED.size))
+    if n != 6 * len(_strips(h, rows)):
+        raise FormatError("corrupt .rc file (stream count does not match the picture size)")
+    start = end + 4
+    if start + bpg_len + sum(lengths) != len(data):
+        raise FormatError("truncated or corrupt .rc file (length mismatch)")
+    return Header(w, h, q, window, rows, wid, pix, bpg_len, lengths), start
+
+
+def pixels_sha256(rgb: np.ndarray) -> bytes:
+    return hashlib.sha256(np.ascontiguousarray(rgb, dtype=np.uint8).tobytes()).digest()
+
+
+# ----------------------------------------------------------------------------- model handling
+_MODEL_CACHE: dict[str, model_lib.ResidualModel] = {}
+
+
+def default_model() -> model_lib.ResidualModel:
+    path = str(model_lib.DEFAULT_WEIGHTS)
+    if path not in _MODEL_CACHE:
+        if not model_lib.DEFAULT_WEIGHTS.exists():
+            raise RclibError(f"no model weights at {path}; train them with `rclib train` "
+                             "or pass a model explicitly")
+        _MODEL_CACHE[path] = model_lib.load(model_lib.DEFAULT_WEIGHTS)
+    return _MODEL_CACHE[path]
+
+
+def _weights_id(model) -> bytes:
+    cached = getattr(model, "_rc_weights_id", None)
+    if cached is None:
+        cached = bytes.fromhex(model_lib.weights_id(model))
+        model._rc_weights_id = cached
+    return cached
+
+
+def _strip_mixture(model, x_l: torch.Tensor, y0: int, y1: int) -> Mixture:
+    """Mixture for rows y0..y1, computed from those rows plus the model's context margin."""
+    m = model.margin
+    ya, yb = max(y0 - m, 0), min(y1 + m, x_l.shape[2])
+    with torch.no_grad():
+        out = model(x_l[:, :, ya:yb])[:, :, y0 - ya:y1 - ya]
+    return Mixture.from_network(out)
+
+
+def _to_tensor(rgb: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1)[None].float()
+
+
+# ----------------------------------------------------------------------------- public API
+def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "auto") -> bytes:
+    """Losslessly compress uint8 (H, W, 3) RGB; returns the bytes of an .rc file."""
+    rgb = bpg.check_rgb(rgb)
+    q = bpg.check_q(q)
+    model = (model or default_model()).eval().cpu()
+    h, w = rgb.shape[:2]
+    if h >= 1 << 24 or w >= 1 << 24:
+        raise InputError("picture too large")
+    bpg_file = bpg.encode(rgb, q, backend=backend)
+    x_l = _to_tensor(bpg.decode(bpg_file))
+    x = _to_tensor(rgb)
+    rows = strip_rows(w)
+
+    def code(span):
+        y0, y1 = span
+        mix = _strip_mixture(model, x_l, y0, y1)
+        return entropy.encode(mix, x[:, :, y0:y1], x_l[:, :, y0:y1])
+
+    streams = [s for strip in entropy.parallel_map(code, _strips(h, rows)) for s in strip]
+    header = Header(w, h, q, entropy.WINDOW, rows, _weights_id(model), pixels_sha256(rgb),
+                    len(bpg_file), [len(s) for s in streams])
+    return pack_header(header) + bpg_file + b"".join(streams)
+
+
+def decompress(data: bytes, model=None) -> np.ndarray:
+    """Inverse of compress; raises FormatError/ModelMismatch rather than returning wrong pixels."""
+    data = bytes(data)
+    header, pos = unpack_header(data)
+    model = (model or default_model()).eval().cpu()
+    if header.weights_id != _weights_id(model):
+        raise ModelMismatch(f"file was coded with model weights {header.weights_id.hex()[:12]}…, "
+                            f"but the loaded weights are {_weights_id(model).hex()[:12]}…")
+    if header.window != entropy.WINDOW:
+        raise FormatError(f"file uses a residual window of {header.window}, this rclib {entropy.WINDOW}")
+    bpg_file = data[pos:pos + header.bpg_length]
+    pos += header.bpg_length
+    try:
+        x_l_rgb = bpg.decode(bpg_file)
+    except FormatError as exc:
+        raise FormatError(f"corrupt BPG part: {exc}") from None
+    if x_l_rgb.shape[:2] != (header.height, header.width):
+        raise FormatError("corrupt .rc file: BPG picture size differs from the header")
+    x_l = _to_tensor(x_l_rgb)
+    streams = []
+    for n in header.stream_lengths:
+        streams.append(data[pos:pos + n])
+        pos += n
+    spans = _strips(header.height, header.strip_rows)
+
+    def code(item):
+        i, (y0, y1) = item
+        mix = _strip_mixture(model, x_l, y0, y1)
+        return entropy.decode(mix, x_l[:, :, y0:y1], streams[6 * i:6 * i + 6])
+
+    try:
+        parts = entropy.parallel_map(code, enumerate(spans))
+    except (RuntimeError, ValueError, IndexError) as exc:
+        raise FormatError(f"corrupt residual data: {exc}") from None
+    x = torch.cat(parts, dim=2)[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()
+    if pixels_sha256(x) != header.pixels_sha256:
+        raise FormatError("decoded pixels fail the checksum: the file is corrupt, or it was "
+                          "written on a machine whose floating-point results differ from this one")
+    return x
+
+
+def info(data: bytes) -> dict:
+    header, pos = unpack_header(bytes(data))
+    n = header.width * header.height * 3
+    residual = sum(header.stream_lengths)
+    return {"width": header.width, "height": header.height, "q": header.q,
+            "version": VERSION, "weights_id": header.weights_id.hex(),
+            "bytes": len(data), "bpg_bytes": header.bpg_length, "residual_bytes": residual,
+            "bpsp": 8 * len(data) / n, "bpg_bpsp": 8 * header.bpg_length / n,
+            "residual_bpsp": 8 * residual / n, "strips": len(header.stream_lengths) // 6}
+
+
+def extract_bpg(data: bytes) -> bytes:
+    """The lossy preview: the embedded genuine .bpg file."""
+    header, pos = unpack_header(bytes(data))
+    return bytes(data[pos:pos + header.bpg_length])

@@ -1,0 +1,186 @@
+"""Arithmetic coding of x given x_l with torchac, under the residual model's mixture.
+
+torchac needs a full CDF per symbol.  Each subpixel's alphabet is its valid range x in 0..255
+(r in [-x_l, 255 - x_l]): 257 CDF entries in torchac's int16 form.  To keep the cost bounded,
+the mixture is evaluated only in a window of WINDOW values around the predicted centre; the
+other symbols keep the minimum count of 1/65536 (still decodable, just expensive), and the
+window's share is the mixture renormalised to it.  Edge windows fold the tails into 0 and 255.
+
+Determinism: the decoder must rebuild the encoder's CDFs bit for bit.  PyTorch's CPU kernels
+give thread-count-dependent float results (conv reductions, vector/scalar tails of elementwise
+ops), so every float computation here and in the model runs with ONE intra-op thread on a fixed
+partition of the work (tiles, chunks); parallelism comes from running whole tiles/chunks
+concurrently.  The result is the same whatever torch.set_num_threads says, on one machine and
+PyTorch build.  Other CPUs (another SIMD path), other PyTorch versions or a GPU may compute
+different floats: decoding then fails loudly on the pixel checksum, it never returns wrong pixels.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import torch
+
+from .mixture import Mixture
+
+WINDOW = 32                 # symbols evaluated per subpixel around the predicted centre
+_BLOCK = 4096               # subpixels per float evaluation (keeps temporaries in cache)
+PRECISION = 16
+ESCAPE = WINDOW             # symbol meaning "outside the window", then coded uniformly
+_OUTSIDE = 256 - WINDOW
+
+
+def _torchac():
+    """Import torchac, keeping its JIT build log (printed on first import) off stdout."""
+    import sys
+
+    if "torchac" in sys.modules:
+        return sys.modules["torchac"]
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+        fd = os.dup(1)
+        try:
+            os.dup2(devnull.fileno(), 1)
+            import torchac
+        finally:
+            os.dup2(fd, 1)
+            os.close(fd)
+    return torchac
+
+
+@contextlib.contextmanager
+def single_threaded():
+    """Run torch ops with one intra-op thread (restored afterwards)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def workers() -> int:
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def parallel_map(fn, items):
+    """Map fn over items with a thread pool; each item's torch ops run single-threaded."""
+    items = list(items)
+    with single_threaded():
+        if workers() == 1 or len(items) == 1:
+            return [fn(it) for it in items]
+        with ThreadPoolExecutor(workers()) as pool:
+            return list(pool.map(fn, items))
+
+
+def window_start(logits: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
+    """First value of each subpixel's window: WINDOW values around the mixture mean."""
+    centre = (torch.softmax(logits, dim=1) * centres).sum(dim=1).round()
+    return (centre - WINDOW // 2).clamp(0, 256 - WINDOW)
+
+
+def quantized_cdf(logits: torch.Tensor, centres: torch.Tensor, log_scales: torch.Tensor,
+                  start: torch.Tensor) -> torch.Tensor:
+    """int16 CDFs (N, WINDOW + 2) over [window values..., ESCAPE] for N subpixels.
+
+    Inputs (N, K) in pixel units (centres = x_l + mu); start (N,) from window_start.  The
+    escape symbol carries the mixture's mass outside the window; every symbol keeps >= 1 count.
+    """
+    n = logits.shape[0]
+    free = (1 << PRECISION) - (WINDOW + 1)
+    offsets = torch.arange(WINDOW + 1, dtype=torch.float32) - 0.5
+    out = torch.empty(n, WINDOW + 2, dtype=torch.int32)
+    for a in range(0, n, _BLOCK):
+        b = min(a + _BLOCK, n)
+        u = start[a:b].unsqueeze(1) + offsets                                  # (n, W+1)
+        t = u.unsqueeze(1) - centres[a:b].unsqueeze(2)                          # (n, K, W+1)
+        t.mul_(torch.exp(-log_scales[a:b]).unsqueeze(2)).sigmoid_()
+        t.mul_(torch.softmax(logits[a:b], dim=1).unsqueeze(2))
+        cdf = t.sum(dim=1)                                                      # (n, W+1)
+        cdf.masked_fill_(u < 0, 0.0).masked_fill_(u > 255, 1.0)
+        cdf.sub_(cdf[:, :1]).clamp_(0, 1)
+        out[a:b, :WINDOW + 1] = torch.round(cdf * free).to(torch.int32)
+    out[:, :WINDOW + 1] += torch.arange(WINDOW + 1, dtype=torch.int32)
+    out[:, WINDOW + 1] = 0  # torchac ignores the last entry (it is 2^16)
+    return (out - (out >= 1 << 15).to(torch.int32) * (1 << 16)).to(torch.int16)
+
+
+def _uniform_cdf(n: int) -> torch.Tensor:
+    """int16 CDFs (n, _OUTSIDE + 1) of the uniform law over the values outside a window."""
+    edges = torch.round(torch.arange(_OUTSIDE + 1, dtype=torch.float64) * (1 << 16) / _OUTSIDE)
+    edges = edges.to(torch.int32)
+    edges[-1] = 0
+    edges = edges - (edges >= 1 << 15).to(torch.int32) * (1 << 16)
+    return edges.to(torch.int16).expand(n, -1).contiguous()
+
+
+def _to_symbols(x: torch.Tensor, start: torch.Tensor):
+    """Window symbols and, for escapes, the index among the values outside the window."""
+    off = x - start
+    inside = (off >= 0) & (off < WINDOW)
+    sym = torch.where(inside, off, torch.full_like(off, ESCAPE)).to(torch.int16)
+    outside = torch.where(x < start, x, x - WINDOW)[~inside].to(torch.int16)
+    return sym, outside
+
+
+def _from_symbols(sym: torch.Tensor, outside: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
+    x = start + sym.to(torch.float32)
+    esc = sym == ESCAPE
+    o = outside.to(torch.float32)
+    s = start[esc]
+    x[esc] = torch.where(o < s, o, o + WINDOW)
+    return x
+
+
+def _channel_params(mix: Mixture, c: int, x_l: torch.Tensor, residual: torch.Tensor):
+    """Flattened (N, K) logits, centres and log-scales of channel c (batch of one)."""
+    logits, mu, log_s = mix.channel(c, residual)
+    flat = lambda t: t[0].reshape(t.shape[1], -1).T.contiguous()  # noqa: E731
+    return flat(logits), flat(mu + x_l[:, c:c + 1]), flat(log_s)
+
+
+def encode(mix: Mixture, x: torch.Tensor, x_l: torch.Tensor) -> list[bytes]:
+    """x, x_l: (1, 3, H, W) float 0..255 -> 6 byte strings: for R, G, B the window symbols
+    and the escaped values."""
+    torchac = _torchac()
+    residual = x - x_l
+    out = []
+    for c in range(3):
+        logits, centres, log_s = _channel_params(mix, c, x_l, residual)
+        start = window_start(logits, centres)
+        sym, outside = _to_symbols(x[0, c].reshape(-1), start)
+        out.append(torchac.encode_int16_normalized_cdf(quantized_cdf(logits, centres, log_s, start), sym))
+        out.append(torchac.encode_int16_normalized_cdf(_uniform_cdf(len(outside)), outside)
+                   if len(outside) else b"")
+    return out
+
+
+def decode(mix: Mixture, x_l: torch.Tensor, streams: list[bytes]) -> torch.Tensor:
+    """Inverse of encode: decode R, then G given r_R, then B given r_R and r_G."""
+    torchac = _torchac()
+    if len(streams) != 6:
+        raise ValueError("expected 6 residual streams")
+    _, _, h, w = x_l.shape
+    x = torch.zeros_like(x_l)
+    residual = torch.zeros_like(x_l)
+    for c in range(3):
+        logits, centres, log_s = _channel_params(mix, c, x_l, residual)
+        start = window_start(logits, centres)
+        sym = torchac.decode_int16_normalized_cdf(quantized_cdf(logits, centres, log_s, start),
+                                                  streams[2 * c])
+        n_esc = int((sym == ESCAPE).sum())
+        outside = (torchac.decode_int16_normalized_cdf(_uniform_cdf(n_esc), streams[2 * c + 1])
+                   if n_esc else torch.zeros(0, dtype=torch.int16))
+        x[0, c] = _from_symbols(sym, outside, start).view(h, w)
+        residual[0, c] = x[0, c] - x_l[0, c]
+    return x
+
+
+def cdf_bits(cdf: torch.Tensor, symbols: torch.Tensor) -> float:
+    """Ideal code length (bits) of symbols under int16 CDFs, for checking the coder's overhead."""
+    full = cdf.to(torch.int64) % (1 << 16)
+    full[:, -1] = 1 << 16
+    s = symbols.long().unsqueeze(1)
+    p = (full.gather(1, s + 1) - full.gather(1, s)).double() / (1 << 16)
+    return float(-torch.log2(p).sum())

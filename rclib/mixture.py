@@ -1,0 +1,136 @@
+"""Discretized logistic mixture over the 8-bit pixel x, conditioned on the BPG pixel x_l.
+
+For every subpixel the network predicts K components (weight logit pi_k, mean mu_k, log-scale
+s_k) of the residual r = x - x_l, in pixel units.  Channel dependence as in the seed (PixelCNN++
+/ L3C style): the means of G shift by a_k * r_R and the means of B by b_k * r_R + c_k * r_G,
+using the true residuals of the channels before (the decoder knows them by decoding R, G, B
+in that order).
+
+Support: x = x_l + r must lie in 0..255, so each subpixel's alphabet is its own valid range
+r in [-x_l, 255 - x_l] (256 values); the lowest and highest bins absorb the logistic tails.
+The seed instead models r on [-255, 255] normalised to [-1, 1] (511 bins) whatever x_l is,
+which wastes the mass that falls outside the valid range.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+K = 5                     # mixture components
+PARAMS_PER_CHANNEL = 4 * K  # logit, mean, log-scale, coefficient
+LOG_SCALE_MIN = -4.0      # s >= e^-4 ~ 0.018 pixel: sharper than any useful residual
+LOG_SCALE_MAX = 6.0
+
+
+@dataclass
+class Mixture:
+    """Mixture parameters, each of shape (B, 3, K, H, W)."""
+
+    logits: torch.Tensor
+    means: torch.Tensor
+    log_scales: torch.Tensor
+    coeffs: torch.Tensor  # channel 0 unused; G: a_k; B: b_k (on r_R) -- c_k lives in coeffs_bg
+    coeffs_bg: torch.Tensor  # (B, 1, K, H, W): c_k, B's dependence on r_G
+
+    @staticmethod
+    def from_network(out: torch.Tensor) -> "Mixture":
+        """Split the network's (B, 3*4*K, H, W) output into mixture parameters."""
+        b, c, h, w = out.shape
+        assert c == 3 * PARAMS_PER_CHANNEL, f"expected {3 * PARAMS_PER_CHANNEL} channels, got {c}"
+        p = out.view(b, 4, 3, K, h, w)
+        coeffs = torch.tanh(p[:, 3])
+        return Mixture(
+            logits=p[:, 0],
+            means=p[:, 1],
+            log_scales=p[:, 2].clamp(LOG_SCALE_MIN, LOG_SCALE_MAX),
+            coeffs=coeffs,
+            coeffs_bg=coeffs[:, :1],  # reuse R's (otherwise unused) slot for B's c_k
+        )
+
+    def conditioned_means(self, residual: torch.Tensor) -> torch.Tensor:
+        """Means of all channels given the true residual r (B, 3, H, W) of the earlier channels."""
+        r = residual.unsqueeze(2)  # (B, 3, 1, H, W)
+        mu_r = self.means[:, 0:1]
+        mu_g = self.means[:, 1:2] + self.coeffs[:, 1:2] * r[:, 0:1]
+        mu_b = self.means[:, 2:3] + self.coeffs[:, 2:3] * r[:, 0:1] + self.coeffs_bg * r[:, 1:2]
+        return torch.cat([mu_r, mu_g, mu_b], dim=1)
+
+    def channel(self, c: int, residual_so_far: torch.Tensor | None = None):
+        """(logits, means, log_scales) of channel c, each (B, K, H, W), given earlier residuals."""
+        mu = self.means[:, c]
+        if c >= 1:
+            mu = mu + self.coeffs[:, c] * residual_so_far[:, 0:1]
+        if c == 2:
+            mu = mu + self.coeffs_bg[:, 0] * residual_so_far[:, 1:2]
+        return self.logits[:, c], mu, self.log_scales[:, c]
+
+
+def _log_bin_prob(x: torch.Tensor, centre: torch.Tensor, log_scales: torch.Tensor) -> torch.Tensor:
+    """log P(x) of each component for integer x in 0..255 (edges absorb the tails)."""
+    inv_s = torch.exp(-log_scales)
+    plus = (x + 0.5 - centre) * inv_s
+    minus = (x - 0.5 - centre) * inv_s
+    log_cdf_plus = F.logsigmoid(plus)              # log F(x + 1/2)
+    log_one_minus_cdf_minus = F.logsigmoid(-minus)  # log (1 - F(x - 1/2))
+    # log(F(plus) - F(minus)) = log F(plus) + log(1 - exp(log F(minus) - log F(plus)))
+    log_cdf_minus = F.logsigmoid(minus)
+    delta = (log_cdf_minus - log_cdf_plus).clamp(max=-1e-6)
+    log_mid = log_cdf_plus + torch.log(-torch.expm1(delta))
+    # Far in the upper tail the formula above loses precision; use 1 - F there instead.
+    log_mid_upper = log_one_minus_cdf_minus + torch.log(-torch.expm1(
+        (F.logsigmoid(-plus) - log_one_minus_cdf_minus).clamp(max=-1e-6)))
+    log_mid = torch.where(minus > 0, log_mid_upper, log_mid)
+    return torch.where(x < 0.5, log_cdf_plus, torch.where(x > 254.5, log_one_minus_cdf_minus, log_mid))
+
+
+def log_prob(mix: Mixture, x: torch.Tensor, x_l: torch.Tensor) -> torch.Tensor:
+    """Natural-log probability of each subpixel of x (B, 3, H, W), values 0..255 as float."""
+    means = mix.conditioned_means(x - x_l)
+    centre = x_l.unsqueeze(2) + means
+    log_p = _log_bin_prob(x.unsqueeze(2), centre, mix.log_scales)
+    return torch.logsumexp(F.log_softmax(mix.logits, dim=2) + log_p, dim=2)
+
+
+def bits_per_subpixel(mix: Mixture, x: torch.Tensor, x_l: torch.Tensor) -> torch.Tensor:
+    """Mean cost in bits per subpixel: the training loss and the residual's bpsp."""
+    return -log_prob(mix, x, x_l).mean() / math.log(2)
+
+
+def bit_map(mix: Mixture, x: torch.Tensor, x_l: torch.Tensor) -> torch.Tensor:
+    """Bits of every subpixel, (B, 3, H, W)."""
+    return -log_prob(mix, x, x_l) / math.log(2)
+
+
+def component_cdf(u: torch.Tensor, centre: torch.Tensor, log_scales: torch.Tensor,
+                  logits: torch.Tensor) -> torch.Tensor:
+    """Mixture CDF at pixel boundaries u, with mass below 0 and above 255 folded to the edges.
+
+    centre, log_scales, logits: (..., K); u: (..., L) -> (..., L).
+    """
+    t = (u.unsqueeze(-2) - centre.unsqueeze(-1)) * torch.exp(-log_scales).unsqueeze(-1)
+    cdf = (torch.softmax(logits, dim=-1).unsqueeze(-1) * torch.sigmoid(t)).sum(dim=-2)
+    cdf = torch.where(u < 0, torch.zeros_like(cdf), cdf)
+    return torch.where(u > 255, torch.ones_like(cdf), cdf)
+
+
+@torch.no_grad()
+def sample(mix: Mixture, x_l: torch.Tensor, generator: torch.Generator | None = None,
+           temperature: float = 1.0) -> torch.Tensor:
+    """Draw x ~ p(x | x_l) channel by channel (R, then G given r_R, then B)."""
+    residual = torch.zeros_like(x_l)
+    x = torch.zeros_like(x_l)
+    for c in range(3):
+        logits, mu, log_s = mix.channel(c, residual)
+        g = -torch.log(-torch.log(torch.rand(logits.shape, generator=generator,
+                                             device=logits.device).clamp(1e-9, 1 - 1e-9)))
+        k = (logits + g).argmax(dim=1, keepdim=True)
+        mu_k = mu.gather(1, k)[:, 0]
+        s_k = torch.exp(log_s.gather(1, k)[:, 0]) * temperature
+        u = torch.rand(mu_k.shape, generator=generator, device=mu_k.device).clamp(1e-6, 1 - 1e-6)
+        value = x_l[:, c] + mu_k + s_k * (torch.log(u) - torch.log1p(-u))
+        x[:, c] = value.round().clamp(0, 255)
+        residual[:, c] = x[:, c] - x_l[:, c]
+    return x

@@ -1,0 +1,172 @@
+"""The residual network: x_l (BPG reconstruction) -> logistic-mixture parameters per subpixel.
+
+Shape of the seed's `gdn_wide_deep3` + `unet_skip` network: a full-resolution head, a stride-2
+body of EDSR residual blocks with GDN and a long skip, a transposed conv back up, a U-Net skip
+fused by a 3x3 conv, then separate tails for mixture weights, means, scales and the channel
+coefficients.  Two named configurations: `paper` (the seed's sizes, for GPUs) and `cpu`
+(small enough to code a megapixel in a few seconds on 2 cores).
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .mixture import K, PARAMS_PER_CHANNEL, Mixture
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str
+    width: int          # channels of the half-resolution body (the seed's Cf)
+    head_width: int     # channels at full resolution
+    blocks: int         # residual blocks in the body
+    long_tails: bool    # seed-style tails (res block + 3x3 conv) or 1x1-only tails
+
+
+CONFIGS = {
+    "paper": ModelConfig("paper", width=128, head_width=128, blocks=16, long_tails=True),
+    "cpu": ModelConfig("cpu", width=48, head_width=32, blocks=4, long_tails=False),
+    "tiny": ModelConfig("tiny", width=16, head_width=8, blocks=1, long_tails=False),  # tests
+}
+
+
+class GDN(nn.Module):
+    """Generalized divisive normalization: y_i = x_i / sqrt(beta_i + sum_j gamma_ij x_j^2)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.beta = nn.Parameter(torch.ones(channels))
+        self.gamma = nn.Parameter(0.1 * torch.eye(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        beta = self.beta.abs() + 1e-6
+        gamma = self.gamma.abs()
+        c = x.shape[1]
+        norm = F.conv2d(x * x, gamma.view(c, c, 1, 1), beta)
+        return x / torch.sqrt(norm)
+
+
+class ResBlock(nn.Module):
+    """EDSR block: conv -> [GDN] -> ReLU -> conv, scaled by 0.1 and added back."""
+
+    def __init__(self, channels: int, gdn: bool = True, kernel: int = 3):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, kernel, padding=kernel // 2)
+        self.norm = GDN(channels) if gdn else nn.Identity()
+        self.conv2 = nn.Conv2d(channels, channels, kernel, padding=kernel // 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + 0.1 * self.conv2(F.relu(self.norm(self.conv1(x))))
+
+
+def _tail(c: int, out: int, long: bool) -> nn.Sequential:
+    if long:
+        return nn.Sequential(ResBlock(c, gdn=False), nn.Conv2d(c, c, 3, padding=1),
+                             nn.LeakyReLU(0.2), nn.Conv2d(c, out, 1))
+    return nn.Sequential(nn.Conv2d(c, c, 1), nn.LeakyReLU(0.2), nn.Conv2d(c, out, 1))
+
+
+class ResidualModel(nn.Module):
+    """x_l in 0..255 (B, 3, H, W) -> Mixture of p(x | x_l)."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        c, h = config.width, config.head_width
+        self.head = nn.Conv2d(3, h, 3, padding=1)
+        self.down = nn.Conv2d(h, c, 3, stride=2, padding=1)
+        self.body = nn.Sequential(*[ResBlock(c) for _ in range(config.blocks)],
+                                  nn.Conv2d(c, c, 3, padding=1))
+        self.up = nn.ConvTranspose2d(c, h, 4, stride=2, padding=1)
+        self.fuse = nn.Conv2d(2 * h, h, 3, padding=1)
+        out = 3 * K
+        self.tail_logits = _tail(h, out, config.long_tails)
+        self.tail_means = _tail(h, out, config.long_tails)
+        self.tail_scales = _tail(h, out, config.long_tails)
+        self.tail_coeffs = nn.Sequential(nn.Conv2d(h, h, 1), nn.LeakyReLU(0.2), nn.Conv2d(h, out, 1))
+        for tail in (self.tail_means, self.tail_coeffs):
+            nn.init.zeros_(tail[-1].weight)
+            nn.init.zeros_(tail[-1].bias)
+
+    @property
+    def margin(self) -> int:
+        """Context (pixels) a tile needs on each side to match a whole-image pass; even."""
+        half_res_convs = 2 * self.config.blocks + 2
+        full_res = 4 + (5 if self.config.long_tails else 0)
+        m = 2 * half_res_convs + full_res + 2
+        return m + (-m % 8)
+
+    def features(self, x_l: torch.Tensor) -> torch.Tensor:
+        h, w = x_l.shape[-2:]
+        head = self.head(x_l / 127.5 - 1.0)
+        low = self.down(head)
+        low = low + self.body(low)
+        up = self.up(low)[..., :h, :w]
+        return F.relu(self.fuse(torch.cat([head, up], dim=1)))
+
+    def forward(self, x_l: torch.Tensor) -> torch.Tensor:
+        """Raw parameter maps (B, 3 * 4K, H, W) in Mixture.from_network's order."""
+        f = self.features(x_l)
+        b, _, h, w = f.shape
+        parts = [self.tail_logits(f), self.tail_means(f), self.tail_scales(f), self.tail_coeffs(f)]
+        return torch.stack([p.view(b, 3, K, h, w) for p in parts], dim=1).view(b, -1, h, w)
+
+    def mixture(self, x_l: torch.Tensor) -> Mixture:
+        return Mixture.from_network(self(x_l))
+
+    @torch.no_grad()
+    def forward_tiled(self, x_l: torch.Tensor, tile: int = 512) -> torch.Tensor:
+        """forward() over tiles with enough context, so memory stays bounded for any size."""
+        _, _, h, w = x_l.shape
+        if h <= tile and w <= tile:
+            return self(x_l)
+        m = self.margin
+        out = torch.empty(x_l.shape[0], 3 * PARAMS_PER_CHANNEL, h, w, device=x_l.device)
+        for y0 in range(0, h, tile):
+            for x0 in range(0, w, tile):
+                ya, xa = max(y0 - m, 0), max(x0 - m, 0)
+                yb, xb = min(y0 + tile + m, h), min(x0 + tile + m, w)
+                part = self(x_l[:, :, ya:yb, xa:xb])
+                out[:, :, y0:y0 + tile, x0:x0 + tile] = part[:, :, y0 - ya:y0 - ya + tile,
+                                                             x0 - xa:x0 - xa + tile]
+        return out
+
+
+# ----------------------------------------------------------------------------- weights on disk
+def weights_id(model: nn.Module) -> str:
+    """SHA-256 over the parameters: identifies the exact weights a file was coded with."""
+    h = hashlib.sha256()
+    for name, t in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def save(model: ResidualModel, path: Path, meta: dict | None = None) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"config": asdict(model.config), "state_dict": model.state_dict()}, path)
+    info = {"config": asdict(model.config), "weights_id": weights_id(model), **(meta or {})}
+    path.with_suffix(".json").write_text(json.dumps(info, indent=2) + "\n")
+
+
+def load(path: Path, map_location: str = "cpu") -> ResidualModel:
+    from .errors import RclibError
+
+    path = Path(path)
+    if not path.exists():
+        raise RclibError(f"model weights not found: {path}")
+    blob = torch.load(path, map_location=map_location, weights_only=True)
+    model = ResidualModel(ModelConfig(**blob["config"]))
+    model.load_state_dict(blob["state_dict"])
+    return model.eval()
+
+
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "data" / "models" / "rc_cpu.pt"

@@ -1,0 +1,226 @@
+"""Training the residual model: random crops of (x, x_l) pairs, the bpsp loss, Adam.
+
+Readable top to bottom: a config dataclass, a data sampler, the loop (tqdm, CSV log,
+validation on whole images, checkpoints, resume).  Multi-GPU: run under `torchrun`; each rank
+samples its own crops and DistributedDataParallel averages the gradients.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import data, mixture, prep
+from .model import CONFIGS, ResidualModel, save
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: str = "cpu"            # key of model.CONFIGS
+    q_min: int = 11               # Q drawn uniformly from q_min..q_max per crop
+    q_max: int = 17
+    crop: int = 128
+    batch: int = 8
+    steps: int = 6000
+    lr: float = 5e-4
+    lr_decay: float = 0.75        # multiplied in every `decay_every` steps (the seed's schedule)
+    decay_every: int = 1500
+    weight_decay: float = 1e-4
+    val_q: int = 12
+    val_every: int = 500
+    ckpt_every: int = 250
+    seed: int = 0
+
+
+PROFILES = {
+    # The seed's recipe (new_oi_q12_14_128 + gdn_wide_deep3): 1M steps on a GPU.
+    "paper": TrainConfig(model="paper", q_min=12, q_max=14, crop=128, batch=16, steps=1_000_000,
+                         lr=5e-5, decay_every=100_000, val_every=10_000, ckpt_every=5_000),
+    # Sized for 2 CPU cores within two hours, over the whole Q range the classifier may pick.
+    "cpu": TrainConfig(),
+    # Seconds, for tests.
+    "tiny": TrainConfig(model="tiny", crop=32, batch=2, steps=6, val_every=3, ckpt_every=3,
+                        lr=1e-3, decay_every=1000),
+}
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def to_tensor(rgb: np.ndarray) -> torch.Tensor:
+    """uint8 (H, W, 3) -> float (1, 3, H, W) in 0..255."""
+    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float()
+
+
+class PairSet:
+    """All (x, x_l) training pairs in memory as uint8: originals and their BPG versions per Q."""
+
+    def __init__(self, originals: Path, prepared: Path, qs):
+        self.qs = list(qs)
+        self.x, self.x_l = [], {q: [] for q in self.qs}
+        for path in data.list_images(originals):
+            self.x.append(data.load_rgb(path))
+            for q in self.qs:
+                self.x_l[q].append(data.load_rgb(prep.q_dir(prepared, q) / f"{path.stem}.png"))
+        if not self.x:
+            raise ValueError(f"no training pictures in {originals}")
+
+    def batch(self, rng: np.random.Generator, batch: int, crop: int):
+        xs, xls = [], []
+        for _ in range(batch):
+            i = int(rng.integers(len(self.x)))
+            q = self.qs[int(rng.integers(len(self.qs)))]
+            x, x_l = self.x[i], self.x_l[q][i]
+            h, w = x.shape[:2]
+            ch, cw = min(crop, h), min(crop, w)
+            y0, x0 = int(rng.integers(h - ch + 1)), int(rng.integers(w - cw + 1))
+            flip = rng.random() < 0.5
+            a, b = x[y0:y0 + ch, x0:x0 + cw], x_l[y0:y0 + ch, x0:x0 + cw]
+            if flip:
+                a, b = a[:, ::-1], b[:, ::-1]
+            if (ch, cw) != (crop, crop):  # tiny pictures: pad by edge replication
+                pad = ((0, crop - ch), (0, crop - cw), (0, 0))
+                a, b = np.pad(a, pad, mode="edge"), np.pad(b, pad, mode="edge")
+            xs.append(a)
+            xls.append(b)
+        to = lambda arr: torch.from_numpy(np.stack(arr)).permute(0, 3, 1, 2).float()  # noqa: E731
+        return to(xs), to(xls)
+
+
+@torch.no_grad()
+def validate(model: ResidualModel, pairs: list[tuple[np.ndarray, np.ndarray]], device) -> float:
+    """Residual bpsp over whole validation pictures (weighted by their subpixels)."""
+    model.eval()
+    bits, n = 0.0, 0
+    for x, x_l in pairs:
+        xt, xlt = to_tensor(x).to(device), to_tensor(x_l).to(device)
+        mix = mixture.Mixture.from_network(model.forward_tiled(xlt))
+        bits += float(mixture.bit_map(mix, xt, xlt).sum())
+        n += xt.numel()
+    model.train()
+    return bits / n
+
+
+def train(cfg: TrainConfig, train_dir: Path, val_dir: Path, prepared_train: Path,
+          prepared_val: Path, out: Path, device: str = "auto", resume: bool = True,
+          progress: bool = True, val_limit: int | None = None) -> dict:
+    """Train to `cfg.steps`, resuming from out/checkpoint.pt when present; returns a summary."""
+    from tqdm.auto import tqdm
+
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    rank = int(os.environ.get("RANK", "0"))
+    if distributed:
+        torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        if torch.cuda.is_available():
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+            device = f"cuda:{torch.cuda.current_device()}"
+    dev = pick_device(device)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+
+    model = ResidualModel(CONFIGS[cfg.model]).to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    step = 0
+    ckpt = out / "checkpoint.pt"
+    if resume and ckpt.exists():
+        state = torch.load(ckpt, map_location=dev, weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        step = state["step"]
+    net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
+
+    pairs = PairSet(train_dir, prepared_train, range(cfg.q_min, cfg.q_max + 1))
+    val_pairs = [(data.load_rgb(p), data.load_rgb(prep.q_dir(prepared_val, cfg.val_q) / f"{p.stem}.png"))
+                 for p in data.list_images(val_dir)[:val_limit]]
+    rng = np.random.default_rng([cfg.seed, rank, step])
+    log_path = out / "log.csv"
+    new_log = not log_path.exists() or step == 0
+    log = open(log_path, "w" if new_log else "a", newline="")
+    writer = csv.writer(log)
+    if new_log:
+        writer.writerow(["step", "train_bpsp", "val_bpsp", "lr", "seconds"])
+
+    model.train()
+    t0, running = time.time(), []
+    bar = tqdm(total=cfg.steps, initial=step, desc=f"train {cfg.model}", disable=not progress or rank)
+    while step < cfg.steps:
+        lr = cfg.lr * cfg.lr_decay ** (step // cfg.decay_every)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        x, x_l = pairs.batch(rng, cfg.batch, cfg.crop)
+        x, x_l = x.to(dev), x_l.to(dev)
+        loss = mixture.bits_per_subpixel(mixture.Mixture.from_network(net(x_l)), x, x_l)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+        opt.step()
+        step += 1
+        running.append(float(loss))
+        bar.update(1)
+        bar.set_postfix(bpsp=f"{np.mean(running[-50:]):.3f}")
+        val = math.nan
+        if rank == 0 and (step % cfg.val_every == 0 or step == cfg.steps):
+            val = validate(model, val_pairs, dev)
+        if rank == 0 and (step % cfg.ckpt_every == 0 or step == cfg.steps or not math.isnan(val)):
+            writer.writerow([step, f"{np.mean(running):.5f}", "" if math.isnan(val) else f"{val:.5f}",
+                             f"{lr:.3g}", f"{time.time() - t0:.1f}"])
+            log.flush()
+            running = []
+            tmp = ckpt.with_suffix(".tmp")
+            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
+                        "config": asdict(cfg)}, tmp)
+            os.replace(tmp, ckpt)
+    bar.close()
+    log.close()
+    summary = {"steps": step, "train_config": asdict(cfg)}
+    if rank == 0:
+        summary["val_bpsp_q%d" % cfg.val_q] = validate(model, val_pairs, dev)
+        save(model.cpu(), out / "model.pt", meta=summary)
+    if distributed:
+        torch.distributed.destroy_process_group()
+    return summary
+
+
+def profile(name: str, **overrides) -> TrainConfig:
+    return replace(PROFILES[name], **overrides)
+
+
+def run(profile_name: str, out: Path, dataset: str = "embedded", device: str = "auto",
+        limit: int | None = None, val_limit: int | None = None, progress: bool = True,
+        **overrides) -> dict:
+    """Prepare the data a profile needs (BPG at its Q range) and train; what `rclib train` runs."""
+    cfg = profile(profile_name, **overrides)
+    if dataset == "embedded":
+        root = data.prepare_embedded(limit=limit, progress=progress)
+        train_dir, val_dir = root / "train", root / "val"
+    else:  # a folder with train/ and val/ sub-folders
+        train_dir, val_dir = Path(dataset) / "train", Path(dataset) / "val"
+    tag = Path(dataset).name if dataset != "embedded" else "embedded"
+    prepared_train = data.cache_dir() / "prep" / f"{tag}-train"
+    prepared_val = data.cache_dir() / "prep" / f"{tag}-val"
+    prep.prep(train_dir, prepared_train, qs=range(cfg.q_min, cfg.q_max + 1), limit=limit,
+              progress=progress)
+    prep.prep(val_dir, prepared_val, qs=[cfg.val_q], limit=val_limit, progress=progress)
+    if limit is not None:  # train on exactly the pictures that were prepared
+        train_dir = _subset(train_dir, limit, Path(out) / "train-subset")
+    return train(cfg, train_dir, val_dir, prepared_train, prepared_val, out, device=device,
+                 progress=progress, val_limit=val_limit)
+
+
+def _subset(folder: Path, limit: int, dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for p in data.list_images(folder)[:limit]:
+        link = dest / p.name
+        if not link.exists():
+            link.symlink_to(p.resolve())
+    return dest
