@@ -27,6 +27,58 @@ def _bpg_decode(args) -> None:
     write_png(args.output, bpg.decode(blob), force=args.force)
 
 
+def _load_model(path):
+    if path is None:
+        return None
+    from . import model
+
+    return model.load(Path(path))
+
+
+def _read_bytes(path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise RclibError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def _compress(args) -> None:
+    from . import codec
+    from .imageio import atomic_write, read_picture
+
+    if Path(args.output).exists() and not args.force:
+        raise RclibError(f"{args.output}: exists (use --force to overwrite)")
+    picture, note = read_picture(args.input)
+    if note:
+        print(f"rclib: note: {note}", file=sys.stderr)
+    blob = codec.compress(picture, q=args.q, model=_load_model(args.model), backend=args.backend)
+    atomic_write(args.output, blob, force=args.force)
+    i = codec.info(blob)
+    print(f"{args.output}: {i['bytes']} bytes, {i['bpsp']:.3f} bpsp "
+          f"(BPG Q{i['q']} {i['bpg_bpsp']:.3f} + residual {i['residual_bpsp']:.3f})")
+
+
+def _decompress(args) -> None:
+    from . import codec
+    from .imageio import write_png
+
+    if Path(args.output).exists() and not args.force:
+        raise RclibError(f"{args.output}: exists (use --force to overwrite)")
+    pixels = codec.decompress(_read_bytes(args.input), model=_load_model(args.model))
+    write_png(args.output, pixels, force=args.force)
+
+
+def _info(args) -> None:
+    from . import codec
+    from .imageio import atomic_write
+
+    blob = _read_bytes(args.input)
+    for k, v in codec.info(blob).items():
+        print(f"{k:>14}: {v:.4f}" if isinstance(v, float) else f"{k:>14}: {v}")
+    if args.extract_bpg:
+        atomic_write(args.extract_bpg, codec.extract_bpg(blob), force=args.force)
+
+
 def _prep(args) -> None:
     from . import data, prep
 
@@ -59,6 +111,28 @@ def _train(args) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rclib", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("compress", help="losslessly compress a PNG/PPM/TIFF/BMP picture to .rc")
+    c.add_argument("input")
+    c.add_argument("output")
+    c.add_argument("--q", type=int, default=12, help="BPG quantizer of the lossy layer (default 12)")
+    c.add_argument("--model", default=None, help="weights (.pt); default: the shipped cpu model")
+    c.add_argument("--backend", default="auto", choices=["auto", "embedded", "bpgenc"])
+    c.add_argument("--force", action="store_true", help="overwrite an existing output")
+    c.set_defaults(func=_compress)
+
+    x = sub.add_parser("decompress", help="decode an .rc file to PNG, bit-exactly")
+    x.add_argument("input")
+    x.add_argument("output")
+    x.add_argument("--model", default=None)
+    x.add_argument("--force", action="store_true")
+    x.set_defaults(func=_decompress)
+
+    i = sub.add_parser("info", help="show an .rc file's header; optionally extract its BPG preview")
+    i.add_argument("input")
+    i.add_argument("--extract-bpg", metavar="OUT.bpg", default=None)
+    i.add_argument("--force", action="store_true")
+    i.set_defaults(func=_info)
 
     e = sub.add_parser("bpg-encode", help="encode a picture as a BPG file (lossy)")
     e.add_argument("input")

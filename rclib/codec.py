@@ -4,7 +4,7 @@ Layout (all integers big-endian; documented byte by byte in README.md):
 
     0   4  magic  89 52 43 0A  ("\\x89RC\\n")
     4   1  format version (1)
-    5   1  flags (reserved, 0)
+    5   1  flags: bit 0 = the source was grayscale (R = G = B; decoded back to one channel)
     6   4  width
    10   4  height
    14   1  BPG quantizer Q
@@ -33,6 +33,7 @@ from .errors import FormatError, InputError, RclibError
 from .mixture import Mixture
 
 MAGIC = b"\x89RC\n"
+FLAG_GRAY = 1
 VERSION = 1
 _FIXED = struct.Struct(">4sBBIIBBH32s32sII")
 STRIP_PIXELS = 1 << 19   # pixels per strip (bounds memory; strips are coded independently)
@@ -54,6 +55,7 @@ class Header:
     pixels_sha256: bytes
     bpg_length: int
     stream_lengths: list[int]
+    flags: int = 0
 
 
 def strip_rows(width: int) -> int:
@@ -66,7 +68,7 @@ def _strips(height: int, rows: int):
 
 
 def pack_header(h: Header) -> bytes:
-    body = _FIXED.pack(MAGIC, VERSION, 0, h.width, h.height, h.q, h.window, h.strip_rows,
+    body = _FIXED.pack(MAGIC, VERSION, h.flags, h.width, h.height, h.q, h.window, h.strip_rows,
                        h.weights_id, h.pixels_sha256, h.bpg_length, len(h.stream_lengths))
     body += struct.pack(f">{len(h.stream_lengths)}I", *h.stream_lengths)
     return body + struct.pack(">I", zlib.crc32(body))
@@ -90,7 +92,7 @@ def unpack_header(data: bytes) -> tuple[Header, int]:
     (crc,) = struct.unpack_from(">I", data, end)
     if zlib.crc32(data[:end]) != crc:
         raise FormatError("corrupt .rc file (header checksum mismatch)")
-    if flags != 0 or w == 0 or h == 0 or rows == 0:
+    if flags & ~FLAG_GRAY or w == 0 or h == 0 or rows == 0:
         raise FormatError("corrupt .rc file (invalid header fields)")
     lengths = list(struct.unpack_from(f">{n}I", data, _FIXED.size))
     if n != 6 * len(_strips(h, rows)):
@@ -98,7 +100,7 @@ def unpack_header(data: bytes) -> tuple[Header, int]:
     start = end + 4
     if start + bpg_len + sum(lengths) != len(data):
         raise FormatError("truncated or corrupt .rc file (length mismatch)")
-    return Header(w, h, q, window, rows, wid, pix, bpg_len, lengths), start
+    return Header(w, h, q, window, rows, wid, pix, bpg_len, lengths, flags), start
 
 
 def pixels_sha256(rgb: np.ndarray) -> bytes:
@@ -142,7 +144,11 @@ def _to_tensor(rgb: np.ndarray) -> torch.Tensor:
 
 # ----------------------------------------------------------------------------- public API
 def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "auto") -> bytes:
-    """Losslessly compress uint8 (H, W, 3) RGB; returns the bytes of an .rc file."""
+    """Losslessly compress uint8 (H, W, 3) RGB or (H, W) grayscale; returns .rc file bytes."""
+    rgb = np.asarray(rgb)
+    flags = 0
+    if rgb.ndim == 2 and rgb.dtype == np.uint8:
+        rgb, flags = np.repeat(rgb[..., None], 3, axis=2), FLAG_GRAY
     rgb = bpg.check_rgb(rgb)
     q = bpg.check_q(q)
     model = (model or default_model()).eval().cpu()
@@ -161,7 +167,7 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
 
     streams = [s for strip in entropy.parallel_map(code, _strips(h, rows)) for s in strip]
     header = Header(w, h, q, entropy.WINDOW, rows, _weights_id(model), pixels_sha256(rgb),
-                    len(bpg_file), [len(s) for s in streams])
+                    len(bpg_file), [len(s) for s in streams], flags)
     return pack_header(header) + bpg_file + b"".join(streams)
 
 
@@ -203,7 +209,7 @@ def decompress(data: bytes, model=None) -> np.ndarray:
     if pixels_sha256(x) != header.pixels_sha256:
         raise FormatError("decoded pixels fail the checksum: the file is corrupt, or it was "
                           "written on a machine whose floating-point results differ from this one")
-    return x
+    return x[..., 0].copy() if header.flags & FLAG_GRAY else x
 
 
 def info(data: bytes) -> dict:
@@ -214,7 +220,8 @@ def info(data: bytes) -> dict:
             "version": VERSION, "weights_id": header.weights_id.hex(),
             "bytes": len(data), "bpg_bytes": header.bpg_length, "residual_bytes": residual,
             "bpsp": 8 * len(data) / n, "bpg_bpsp": 8 * header.bpg_length / n,
-            "residual_bpsp": 8 * residual / n, "strips": len(header.stream_lengths) // 6}
+            "residual_bpsp": 8 * residual / n, "strips": len(header.stream_lengths) // 6,
+            "grayscale": bool(header.flags & FLAG_GRAY)}
 
 
 def extract_bpg(data: bytes) -> bytes:

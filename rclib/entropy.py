@@ -99,7 +99,7 @@ def quantized_cdf(logits: torch.Tensor, centres: torch.Tensor, log_scales: torch
         t.mul_(torch.softmax(logits[a:b], dim=1).unsqueeze(2))
         cdf = t.sum(dim=1)                                                      # (n, W+1)
         cdf.masked_fill_(u < 0, 0.0).masked_fill_(u > 255, 1.0)
-        cdf.sub_(cdf[:, :1]).clamp_(0, 1)
+        cdf = (cdf - cdf[:, :1]).clamp_(0, 1)
         out[a:b, :WINDOW + 1] = torch.round(cdf * free).to(torch.int32)
     out[:, :WINDOW + 1] += torch.arange(WINDOW + 1, dtype=torch.int32)
     out[:, WINDOW + 1] = 0  # torchac ignores the last entry (it is 2^16)

@@ -12,6 +12,23 @@ from .errors import InputError
 READABLE = {"PNG", "PPM", "TIFF", "BMP"}
 
 
+def read_picture(path: str | Path) -> tuple[np.ndarray, str | None]:
+    """Read a picture for lossless coding: (H, W) uint8 for grayscale, else (H, W, 3) uint8.
+
+    The second value is a note for the user when a conversion happened (palette -> RGB).
+    """
+    from PIL import Image
+
+    with Image.open(path) as im:
+        mode = im.mode
+    rgb = read_rgb8(path)
+    if mode in ("L", "1"):
+        return rgb[..., 0].copy(), None
+    if mode == "P":
+        return rgb, "palette picture stored as RGB: every pixel colour is exact, the palette table is not kept"
+    return rgb, None
+
+
 def read_rgb8(path: str | Path) -> np.ndarray:
     """Read PNG/PPM/TIFF/BMP as uint8 (H, W, 3), converting only where it is exact.
 
@@ -71,6 +88,7 @@ def atomic_write(path: str | Path, data: bytes, force: bool = False) -> None:
 
 
 def png_bytes(rgb: np.ndarray, compress_level: int = 6) -> bytes:
+    """PNG of uint8 (H, W, 3) RGB or (H, W) grayscale."""
     from io import BytesIO
     from PIL import Image
 

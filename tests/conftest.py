@@ -27,3 +27,14 @@ def big_photo() -> np.ndarray:
 
     return data.source_photo("lomiri-wallpapers-16.04",
                              "usr/share/backgrounds/picosdeeuropa_by_Aitzol_Berasategi.jpg")[200:1700, 300:2300]
+
+
+@pytest.fixture(scope="session")
+def tiny_model():
+    """A small residual model with fixed random weights: coding is lossless whatever the weights."""
+    import torch
+
+    from rclib.model import CONFIGS, ResidualModel
+
+    torch.manual_seed(0)
+    return ResidualModel(CONFIGS["tiny"]).eval()
