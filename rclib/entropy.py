@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -32,20 +33,45 @@ ESCAPE = WINDOW             # symbol meaning "outside the window", then coded un
 _OUTSIDE = 256 - WINDOW
 
 
+_IMPORT_LOCK = threading.Lock()
+
+
 def _torchac():
-    """Import torchac, keeping its JIT build log (printed on first import) off stdout."""
+    """Import torchac, keeping its JIT build log (printed on first import) off stdout.
+
+    Thread-safe: coding threads may ask for it at once, and the import swaps file descriptors.
+    """
     import sys
 
-    if "torchac" in sys.modules:
-        return sys.modules["torchac"]
-    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
-        fd = os.dup(1)
+    with _IMPORT_LOCK:
+        module = sys.modules.get("torchac")
+        if module is not None and hasattr(module, "encode_int16_normalized_cdf"):
+            return module
+        return _import_quietly()
+
+
+def _import_quietly():
+    """Import torchac with fds 1 and 2 pointed at a log file; the log is shown only on failure."""
+    import sys
+    import tempfile
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with tempfile.TemporaryFile("w+") as log:
+        saved = [os.dup(1), os.dup(2)]
         try:
-            os.dup2(devnull.fileno(), 1)
-            import torchac
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
+            with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+                import torchac
+        except Exception as exc:
+            log.seek(0)
+            raise RuntimeError(f"torchac could not be imported or built: {exc}\n{log.read()}") from exc
         finally:
-            os.dup2(fd, 1)
-            os.close(fd)
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
     return torchac
 
 

@@ -17,11 +17,9 @@ def read_picture(path: str | Path) -> tuple[np.ndarray, str | None]:
 
     The second value is a note for the user when a conversion happened (palette -> RGB).
     """
-    from PIL import Image
-
-    with Image.open(path) as im:
-        mode = im.mode
-    rgb = read_rgb8(path)
+    im = _open(path)
+    mode = im.mode
+    rgb = _to_rgb8(im, Path(path))
     if mode in ("L", "1"):
         return rgb[..., 0].copy(), None
     if mode == "P":
@@ -35,6 +33,11 @@ def read_rgb8(path: str | Path) -> np.ndarray:
     Grayscale and palette pictures become RGB (every value kept); RGBA is accepted only when
     fully opaque; 16-bit, float, CMYK and transparent pictures are refused with a clear message.
     """
+    return _to_rgb8(_open(path), Path(path))
+
+
+def _open(path: str | Path):
+    """Open and fully load a picture; unreadable or truncated files raise InputError."""
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
@@ -45,6 +48,10 @@ def read_rgb8(path: str | Path) -> np.ndarray:
         raise InputError(f"{path}: no such file") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise InputError(f"{path}: cannot read picture ({exc})") from None
+    return im
+
+
+def _to_rgb8(im, path: Path) -> np.ndarray:
     if im.format not in READABLE:
         raise InputError(f"{path}: {im.format} input is not supported (use PNG, PPM, TIFF or BMP)")
     if getattr(im, "n_frames", 1) > 1:

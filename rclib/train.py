@@ -27,7 +27,7 @@ class TrainConfig:
     q_max: int = 17
     crop: int = 128
     batch: int = 8
-    steps: int = 6000
+    steps: int = 5000
     lr: float = 5e-4
     lr_decay: float = 0.75        # multiplied in every `decay_every` steps (the seed's schedule)
     decay_every: int = 1500
@@ -58,7 +58,7 @@ def pick_device(device: str = "auto") -> torch.device:
 
 def to_tensor(rgb: np.ndarray) -> torch.Tensor:
     """uint8 (H, W, 3) -> float (1, 3, H, W) in 0..255."""
-    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float()
+    return torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1)[None].float()
 
 
 class PairSet:
@@ -165,7 +165,7 @@ def train(cfg: TrainConfig, train_dir: Path, val_dir: Path, prepared_train: Path
         torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
         opt.step()
         step += 1
-        running.append(float(loss))
+        running.append(loss.item())
         bar.update(1)
         bar.set_postfix(bpsp=f"{np.mean(running[-50:]):.3f}")
         val = math.nan

@@ -1,0 +1,135 @@
+"""The command line: round trips through files, one-line errors and non-zero exits on bad input."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from rclib import cli, codec, model as model_lib
+
+from .conftest import VECTORS
+
+
+def rclib_cli(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rclib", *map(str, args)], capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory, tiny_model):
+    path = tmp_path_factory.mktemp("weights") / "tiny.pt"
+    model_lib.save(tiny_model, path)
+    return path
+
+
+def test_bpg_encode_decode_round_trip(tmp_path):
+    out_bpg, out_png = tmp_path / "c.bpg", tmp_path / "c.png"
+    r = rclib_cli("bpg-encode", VECTORS / "coffee_odd.png", out_bpg, "--q", 14)
+    assert r.returncode == 0, r.stderr
+    assert out_bpg.read_bytes()[:4] == b"\x42\x50\x47\xfb"
+    r = rclib_cli("bpg-decode", out_bpg, out_png)
+    assert r.returncode == 0, r.stderr
+    x = np.asarray(Image.open(VECTORS / "coffee_odd.png").convert("RGB"))
+    y = np.asarray(Image.open(out_png))
+    assert y.shape == x.shape and np.abs(y.astype(int) - x).mean() < 3
+
+
+def test_bpg_decode_reference_vector(tmp_path):
+    out = tmp_path / "a.png"
+    assert rclib_cli("bpg-decode", VECTORS / "coffee_odd_q29_420.bpg", out).returncode == 0
+    ref = np.asarray(Image.open(VECTORS / "coffee_odd_q29_420.dec.png").convert("RGB"))
+    assert np.array_equal(np.asarray(Image.open(out)), ref)
+
+
+def test_compress_decompress_exact(tmp_path, tiny_weights, photos):
+    src = tmp_path / "in.ppm"
+    Image.fromarray(photos["coffee_odd"]).save(src)
+    rc, png = tmp_path / "x.rc", tmp_path / "x.png"
+    r = rclib_cli("compress", src, rc, "--q", 13, "--model", tiny_weights)
+    assert r.returncode == 0, r.stderr
+    assert "bpsp" in r.stdout
+    r = rclib_cli("decompress", rc, png, "--model", tiny_weights)
+    assert r.returncode == 0, r.stderr
+    assert np.array_equal(np.asarray(Image.open(png)), photos["coffee_odd"])
+    info = rclib_cli("info", rc, "--extract-bpg", tmp_path / "preview.bpg")
+    assert info.returncode == 0 and "q: 13" in info.stdout.replace("  ", "")
+    assert (tmp_path / "preview.bpg").read_bytes()[:4] == b"\x42\x50\x47\xfb"
+
+
+def test_existing_output_needs_force(tmp_path, tiny_weights, photos):
+    src, out = tmp_path / "in.png", tmp_path / "out.rc"
+    Image.fromarray(photos["coffee_odd"][:20, :20]).save(src)
+    out.write_bytes(b"keep me")
+    r = rclib_cli("compress", src, out, "--model", tiny_weights)
+    assert r.returncode != 0 and "exists" in r.stderr
+    assert out.read_bytes() == b"keep me"
+    assert rclib_cli("compress", src, out, "--model", tiny_weights, "--force").returncode == 0
+    assert out.read_bytes()[:4] == codec.MAGIC
+
+
+@pytest.mark.parametrize("content", [b"", b"not an image", b"\x89PNG\r\n\x1a\n\0\0"])
+def test_unreadable_inputs_are_one_line_errors(tmp_path, content):
+    src = tmp_path / "broken.png"
+    src.write_bytes(content)
+    r = rclib_cli("compress", src, tmp_path / "o.rc")
+    assert r.returncode == 1
+    assert r.stderr.startswith("rclib: error:") and r.stderr.count("\n") == 1
+    assert "Traceback" not in r.stderr
+
+
+def test_corrupt_rc_is_one_line_error(tmp_path, tiny_weights, photos):
+    data = codec.compress(photos["coffee_odd"][:40, :40], model=model_lib.load(tiny_weights))
+    bad = tmp_path / "bad.rc"
+    bad.write_bytes(data[: len(data) // 2])
+    r = rclib_cli("decompress", bad, tmp_path / "o.png", "--model", tiny_weights)
+    assert r.returncode == 1 and r.stderr.startswith("rclib: error:") and "Traceback" not in r.stderr
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_missing_input_and_missing_model(tmp_path):
+    r = rclib_cli("decompress", tmp_path / "nope.rc", tmp_path / "o.png")
+    assert r.returncode == 1 and "nope.rc" in r.stderr
+    src = VECTORS / "tiny.png"
+    r = rclib_cli("compress", src, tmp_path / "o.rc", "--model", tmp_path / "missing.pt")
+    assert r.returncode == 1 and "not found" in r.stderr
+
+
+@pytest.mark.parametrize("mode,ok", [("RGBA-opaque", True), ("RGBA", False), ("I;16", False),
+                                      ("P", True), ("L", True), ("CMYK", False)])
+def test_picture_modes(tmp_path, tiny_weights, photos, mode, ok):
+    """Exact conversions are accepted and round-trip; lossy ones are refused, never reduced."""
+    x = photos["chelsea"][:24, :30]
+    if mode == "RGBA-opaque":
+        im = Image.fromarray(x).convert("RGBA")
+    elif mode == "RGBA":
+        a = np.full(x.shape[:2] + (1,), 255, np.uint8)
+        a[0, 0] = 10
+        im = Image.fromarray(np.concatenate([x, a], axis=2))
+    elif mode == "I;16":
+        im = Image.fromarray(x[..., 0].astype(np.uint16) * 257)
+    elif mode == "P":
+        im = Image.fromarray(x).quantize(16)
+    elif mode == "L":
+        im = Image.fromarray(x[..., 1])
+    else:
+        im = Image.fromarray(x).convert("CMYK")
+    src = tmp_path / ("in.tif" if mode in ("I;16", "CMYK") else "in.png")
+    im.save(src)
+    rc, png = tmp_path / "o.rc", tmp_path / "o.png"
+    r = rclib_cli("compress", src, rc, "--model", tiny_weights)
+    if not ok:
+        assert r.returncode == 1 and "rclib: error:" in r.stderr and not rc.exists()
+        return
+    assert r.returncode == 0, r.stderr
+    assert rclib_cli("decompress", rc, png, "--model", tiny_weights).returncode == 0
+    back = np.asarray(Image.open(png))
+    expect = np.asarray(im.convert("L") if mode == "L" else im.convert("RGB"))
+    assert np.array_equal(back, expect)
+
+
+def test_parser_lists_every_command():
+    text = cli.build_parser().format_help()
+    for command in ("compress", "decompress", "info", "bpg-encode", "bpg-decode", "prep", "train"):
+        assert command in text

@@ -1,0 +1,152 @@
+"""Datasets and prep: the embedded recipe, archive fetching with checksums, the BPG prep cache."""
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import io
+import threading
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from rclib import data, prep
+
+from .conftest import VECTORS
+
+
+# ----------------------------------------------------------------------------- paper-set loader
+@pytest.fixture()
+def http_root(tmp_path):
+    """A local HTTP server on 127.0.0.1 serving tmp_path/www; yields (folder, base URL)."""
+    www = tmp_path / "www"
+    www.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(www))
+    handler.log_message = lambda *a, **k: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield www, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _zip_of_pictures(photos) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name in ("chelsea", "coffee_odd"):
+            png = io.BytesIO()
+            Image.fromarray(photos[name][:40, :50]).save(png, format="PNG")
+            zf.writestr(f"set/sub/{name}.png", png.getvalue())
+    return buf.getvalue()
+
+
+def test_fetch_archive_verifies_and_unpacks(http_root, tmp_path, photos):
+    www, url = http_root
+    blob = _zip_of_pictures(photos)
+    (www / "set.zip").write_bytes(blob)
+    digest = hashlib.sha256(blob).hexdigest()
+    folder = data.fetch_archive("set", f"{url}/set.zip", digest, root=tmp_path / "cache", progress=False)
+    assert sorted(p.name for p in data.list_images(folder)) == ["chelsea.png", "coffee_odd.png"]
+    assert np.array_equal(data.load_rgb(folder / "chelsea.png"), photos["chelsea"][:40, :50])
+    # Cached: a second call does not download again (the server no longer has the file).
+    (www / "set.zip").unlink()
+    assert data.fetch_archive("set", f"{url}/set.zip", digest, root=tmp_path / "cache") == folder
+
+
+def test_fetch_archive_rejects_a_wrong_checksum(http_root, tmp_path, photos):
+    www, url = http_root
+    (www / "set.zip").write_bytes(_zip_of_pictures(photos))
+    with pytest.raises(data.DatasetError, match="SHA-256"):
+        data.fetch_archive("set", f"{url}/set.zip", "0" * 64, root=tmp_path / "c", progress=False)
+    assert not list((tmp_path / "c").glob("set*.zip*"))
+
+
+def test_fetch_archive_pins_the_first_digest(http_root, tmp_path, photos):
+    www, url = http_root
+    (www / "a.zip").write_bytes(_zip_of_pictures(photos))
+    data.fetch_archive("a", f"{url}/a.zip", None, root=tmp_path / "c", progress=False)
+    (tmp_path / "c" / "a" / ".complete").unlink()
+    (www / "a.zip").write_bytes(b"PK" + b"changed content")
+    with pytest.raises(data.DatasetError, match="does not match"):
+        data.fetch_archive("a", f"{url}/a.zip", None, root=tmp_path / "c", progress=False)
+
+
+def test_fetch_archive_network_error_is_clear(tmp_path):
+    with pytest.raises(data.DatasetError, match="could not download"):
+        data.fetch_archive("x", "http://127.0.0.1:9/x.zip", None, root=tmp_path, progress=False)
+
+
+# ----------------------------------------------------------------------------- embedded set
+def test_embedded_recipe_is_well_formed():
+    names = [(p[1], p[2]) for p in data.EMBEDDED_PHOTOS]
+    assert len(names) == len(set(names))
+    packages = {split: {p[1] for p in data.EMBEDDED_PHOTOS if p[0] == split} for split in ("train", "val")}
+    assert not packages["train"] & packages["val"], "a package must not feed both splits"
+    assert all(len(p[3]) == 64 for p in data.EMBEDDED_PHOTOS)
+
+
+def test_prepare_embedded_subset(tmp_path):
+    root = data.prepare_embedded(tmp_path / "emb", limit=1, progress=False)
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.png"))
+    assert len(files) == 2 and files[0].startswith("train/") and files[1].startswith("val/")
+    for f in files:
+        h, w = data.load_rgb(root / f).shape[:2]
+        assert 256 <= max(h, w) <= 1024
+    manifest = (root / "manifest.csv").read_text()
+    assert all(f in manifest for f in files)
+    # Deterministic: preparing again into another folder gives the same PNG bytes.
+    again = data.prepare_embedded(tmp_path / "emb2", limit=1, progress=False)
+    for f in files:
+        assert data.sha256_file(root / f) == data.sha256_file(again / f)
+
+
+# ----------------------------------------------------------------------------- prep cache
+@pytest.fixture()
+def small_folder(tmp_path, photos):
+    folder = tmp_path / "pics"
+    folder.mkdir()
+    Image.fromarray(photos["coffee_odd"][:64, :96]).save(folder / "coffee.png")
+    Image.fromarray(photos["chelsea"][:48, :40]).save(folder / "chelsea.png")
+    return folder
+
+
+def test_prep_writes_the_documented_layout(small_folder, tmp_path):
+    out = tmp_path / "prep"
+    table = prep.prep(small_folder, out, qs=[12, 15], workers=2, progress=False)
+    assert len(table) == 4 and set(table.q) == {12, 15}
+    for stem in ("coffee", "chelsea"):
+        for q in (12, 15):
+            blob = (prep.q_dir(out, q) / f"{stem}.bpg").read_bytes()
+            from rclib import bpg
+            x_l = data.load_rgb(prep.q_dir(out, q) / f"{stem}.png")
+            assert np.array_equal(bpg.decode(blob), x_l)
+    assert (out / "prep.csv").exists()
+    # Lower Q costs more BPG bits and leaves a smaller residual.
+    for _, rows in table.groupby("image"):
+        rows = rows.sort_values("q")
+        assert rows.bpg_bytes.iloc[0] > rows.bpg_bytes.iloc[1]
+        assert rows.resid_entropy_bpsp.iloc[0] <= rows.resid_entropy_bpsp.iloc[1] + 0.05
+
+
+def test_prep_skips_work_already_done(small_folder, tmp_path, monkeypatch):
+    out = tmp_path / "prep"
+    first = prep.prep(small_folder, out, qs=[13], workers=1, progress=False)
+    from rclib import bpg
+
+    def fail(*a, **k):
+        raise AssertionError("prep re-encoded a cached picture")
+
+    monkeypatch.setattr(bpg, "encode", fail)
+    second = prep.prep(small_folder, out, qs=[13], workers=1, progress=False)
+    assert first.equals(second)
+
+
+def test_residual_stats_on_identical_pictures():
+    x = np.asarray(Image.open(VECTORS / "tiny.png").convert("RGB"))
+    s = prep.residual_stats(x, x)
+    assert s["resid_mae"] == 0 and s["resid_entropy_bpsp"] == 0 and s["psnr"] == float("inf")

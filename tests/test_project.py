@@ -1,0 +1,62 @@
+"""The project's shape: the dependency lists agree, the entry points exist."""
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~ \[]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def _pyproject() -> dict[str, str]:
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    reqs = list(meta["dependencies"])
+    for extra in meta["optional-dependencies"].values():
+        reqs += extra
+    return {_name(r): r.replace(" ", "") for r in reqs}
+
+
+def _environment_yml() -> dict[str, str]:
+    pip_section = False
+    out = {}
+    for line in (ROOT / "environment.yml").read_text().splitlines():
+        stripped = line.strip()
+        if stripped.startswith("- pip:"):
+            pip_section = True
+            continue
+        if pip_section and stripped.startswith("- ") and not stripped.startswith("- -e"):
+            req = stripped[2:].strip()
+            out[_name(req)] = req.replace(" ", "")
+    return out
+
+
+def test_environment_yml_matches_pyproject():
+    assert _environment_yml() == _pyproject()
+
+
+def test_torch_is_pinned():
+    assert _pyproject()["torch"] == "torch==2.13.0"
+
+
+def test_layout_of_the_design_card():
+    for path in ("notebooks", "rclib", "data", "environment.yml", "Makefile", "README.md", "tests",
+                 ".ci/run", "LICENSE"):
+        assert (ROOT / path).exists(), path
+    assert "make test" in (ROOT / ".ci/run").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in readme and "make reproduce" in readme
+
+
+def test_notebooks_have_a_parameters_cell():
+    import json
+
+    books = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert books
+    for nb in books:
+        cells = json.loads(nb.read_text())["cells"]
+        tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+        assert len(tagged) == 1, nb.name
