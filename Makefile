@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
+PYTEST_ARGS ?=
 
 .PHONY: setup test reproduce lab clean
 
@@ -16,10 +17,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: setup
-	$(PY) -m pytest -n $(PYTEST_WORKERS) tests
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS) tests
 
 reproduce: setup
-	$(PY) -m rclib.reproduce
+	$(PY) -m rclib.reproduce --update-readme
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/

@@ -108,6 +108,24 @@ def _train(args) -> None:
     print({k: v for k, v in summary.items() if k != "train_config"})
 
 
+def _bench(args) -> None:
+    import pandas as pd
+
+    from . import bench, data
+
+    folder = data.resolve(args.dataset, "val")
+    names = list(bench.baselines.CODECS) if args.all_baselines else list(bench.DEFAULT_BASELINES)
+    table = bench.run(folder, qs=args.q, limit=args.limit, baseline_names=names,
+                      model=_load_model(args.model))
+    if args.csv:
+        Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(args.csv, index=False)
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(bench.summary(table).round(3).to_string())
+    print(f"residual model forward pass: {bench.forward_speed(_load_model(args.model)):.3f} MPix/s "
+          "(1024x1024, this machine)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rclib", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -173,6 +191,16 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--crop", type=int, default=None)
     t.add_argument("--limit", type=int, default=None, help="first N pictures per split (tests)")
     t.set_defaults(func=_train)
+
+    b = sub.add_parser("bench", help="rclib vs PNG/WebP/JPEG 2000/JPEG XL on a folder: bpsp, speed, memory")
+    b.add_argument("dataset", nargs="?", default="embedded",
+                   help="'embedded' (its validation split), a paper dataset name, or a folder")
+    b.add_argument("--q", type=int, nargs="+", default=[12], help="BPG quantizer(s) to run rclib at")
+    b.add_argument("--limit", type=int, default=None, help="first N pictures only")
+    b.add_argument("--model", default=None)
+    b.add_argument("--all-baselines", action="store_true", help="add JPEG XL effort 7 and JPEG-LS")
+    b.add_argument("--csv", default=None, help="write the per-picture rows here")
+    b.set_defaults(func=_bench)
     return p
 
 

@@ -212,6 +212,22 @@ def decompress(data: bytes, model=None) -> np.ndarray:
     return x[..., 0].copy() if header.flags & FLAG_GRAY else x
 
 
+def estimate_residual_bits(rgb: np.ndarray, x_l_rgb: np.ndarray, model=None) -> float:
+    """The model's ideal code length (bits) of x given x_l, strip by strip as the coder sees it."""
+    from .mixture import bit_map
+
+    model = (model or default_model()).eval().cpu()
+    x, x_l = _to_tensor(rgb), _to_tensor(x_l_rgb)
+    spans = _strips(x.shape[2], strip_rows(x.shape[3]))
+
+    def bits(span):
+        y0, y1 = span
+        with torch.no_grad():
+            return float(bit_map(_strip_mixture(model, x_l, y0, y1), x[:, :, y0:y1], x_l[:, :, y0:y1]).sum())
+
+    return sum(entropy.parallel_map(bits, spans))
+
+
 def info(data: bytes) -> dict:
     header, pos = unpack_header(bytes(data))
     n = header.width * header.height * 3
