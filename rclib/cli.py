@@ -51,11 +51,27 @@ def _compress(args) -> None:
     picture, note = read_picture(args.input)
     if note:
         print(f"rclib: note: {note}", file=sys.stderr)
-    blob = codec.compress(picture, q=args.q, model=_load_model(args.model), backend=args.backend)
+    blob = codec.compress(picture, q=_q_arg(args.q), model=_load_model(args.model), backend=args.backend,
+                          tau=args.tau)
     atomic_write(args.output, blob, force=args.force)
     i = codec.info(blob)
     print(f"{args.output}: {i['bytes']} bytes, {i['bpsp']:.3f} bpsp "
-          f"(BPG Q{i['q']} {i['bpg_bpsp']:.3f} + residual {i['residual_bpsp']:.3f})")
+          f"(BPG Q{i['q']} {i['bpg_bpsp']:.3f} + residual {i['residual_bpsp']:.3f}"
+          f"{', tau' if i['tau'] else ''})")
+
+
+def _q_arg(value: str):
+    """--q: a number, 'min' or 'auto'; the default is 'auto' once classifier weights exist."""
+    from . import classifier, codec
+
+    if value is None:
+        return "auto" if classifier.DEFAULT_WEIGHTS.exists() else codec.DEFAULT_Q
+    if value in ("min", "auto"):
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise RclibError(f"--q takes a quantizer 0..51, 'min' or 'auto', not {value!r}") from None
 
 
 def _decompress(args) -> None:
@@ -133,7 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("compress", help="losslessly compress a PNG/PPM/TIFF/BMP picture to .rc")
     c.add_argument("input")
     c.add_argument("output")
-    c.add_argument("--q", type=int, default=12, help="BPG quantizer of the lossy layer (default 12)")
+    c.add_argument("--q", default=None,
+                   help="BPG quantizer: a number 0..51, 'min' (search Q 11..17 for the fewest bits) or "
+                        "'auto' (the Q-classifier; the default when its weights are installed, else 12)")
+    c.add_argument("--tau", action="store_true", help="fit a per-image temperature (slower, a little smaller)")
     c.add_argument("--model", default=None, help="weights (.pt); default: the shipped cpu model")
     c.add_argument("--backend", default="auto", choices=["auto", "embedded", "bpgenc"])
     c.add_argument("--force", action="store_true", help="overwrite an existing output")

@@ -4,7 +4,8 @@ Layout (all integers big-endian; documented byte by byte in README.md):
 
     0   4  magic  89 52 43 0A  ("\\x89RC\\n")
     4   1  format version (1)
-    5   1  flags: bit 0 = the source was grayscale (R = G = B; decoded back to one channel)
+    5   1  flags: bit 0 = the source was grayscale (R = G = B; decoded back to one channel),
+                  bit 1 = a per-image temperature tau follows the fixed header
     6   4  width
    10   4  height
    14   1  BPG quantizer Q
@@ -14,7 +15,8 @@ Layout (all integers big-endian; documented byte by byte in README.md):
    50  32  SHA-256 of the original RGB pixels (row-major, 8-bit, R G B)
    82   4  length of the BPG file
    86   4  number N of residual streams (6 per strip: R, G, B window symbols and escapes)
-   90 4*N  length of each residual stream
+   90  60  only with flag bit 1: tau, 3 x 5 float32 (channel-major), multiplying the scales
+    . 4*N  length of each residual stream
     .   4  CRC-32 of every byte above
     .      the BPG file, then the N residual streams, back to back; nothing after them
 """
@@ -33,11 +35,13 @@ from .errors import FormatError, InputError, RclibError
 from .mixture import Mixture
 
 MAGIC = b"\x89RC\n"
-FLAG_GRAY = 1
+FLAG_GRAY, FLAG_TAU = 1, 2
+_TAU = struct.Struct(">15f")
 VERSION = 1
 _FIXED = struct.Struct(">4sBBIIBBH32s32sII")
 STRIP_PIXELS = 1 << 19   # pixels per strip (bounds memory; strips are coded independently)
 DEFAULT_Q = 12
+Q_RANGE = tuple(range(11, 18))  # the quantizers `min` searches and the classifier chooses from
 
 
 class ModelMismatch(RclibError):
@@ -56,6 +60,7 @@ class Header:
     bpg_length: int
     stream_lengths: list[int]
     flags: int = 0
+    tau: np.ndarray | None = None  # float32 (3, K) or None
 
 
 def strip_rows(width: int) -> int:
@@ -68,8 +73,11 @@ def _strips(height: int, rows: int):
 
 
 def pack_header(h: Header) -> bytes:
-    body = _FIXED.pack(MAGIC, VERSION, h.flags, h.width, h.height, h.q, h.window, h.strip_rows,
+    flags = h.flags | (FLAG_TAU if h.tau is not None else 0)
+    body = _FIXED.pack(MAGIC, VERSION, flags, h.width, h.height, h.q, h.window, h.strip_rows,
                        h.weights_id, h.pixels_sha256, h.bpg_length, len(h.stream_lengths))
+    if h.tau is not None:
+        body += _TAU.pack(*np.asarray(h.tau, dtype=np.float32).ravel().tolist())
     body += struct.pack(f">{len(h.stream_lengths)}I", *h.stream_lengths)
     return body + struct.pack(">I", zlib.crc32(body))
 
@@ -86,21 +94,27 @@ def unpack_header(data: bytes) -> tuple[Header, int]:
     if len(data) < _FIXED.size:
         raise FormatError("truncated .rc file (header)")
     (_, _, flags, w, h, q, window, rows, wid, pix, bpg_len, n) = _FIXED.unpack_from(data)
-    end = _FIXED.size + 4 * n
+    table = _FIXED.size + (_TAU.size if flags & FLAG_TAU else 0)
+    end = table + 4 * n
     if n > 6 * 65536 or len(data) < end + 4:
         raise FormatError("truncated or corrupt .rc file (stream table)")
     (crc,) = struct.unpack_from(">I", data, end)
     if zlib.crc32(data[:end]) != crc:
         raise FormatError("corrupt .rc file (header checksum mismatch)")
-    if flags & ~FLAG_GRAY or w == 0 or h == 0 or rows == 0:
+    if flags & ~(FLAG_GRAY | FLAG_TAU) or w == 0 or h == 0 or rows == 0:
         raise FormatError("corrupt .rc file (invalid header fields)")
-    lengths = list(struct.unpack_from(f">{n}I", data, _FIXED.size))
+    tau = None
+    if flags & FLAG_TAU:
+        tau = np.array(_TAU.unpack_from(data, _FIXED.size), dtype=np.float32).reshape(3, -1)
+        if not (np.isfinite(tau).all() and (tau > 0).all()):
+            raise FormatError("corrupt .rc file (invalid tau)")
+    lengths = list(struct.unpack_from(f">{n}I", data, table))
     if n != 6 * len(_strips(h, rows)):
         raise FormatError("corrupt .rc file (stream count does not match the picture size)")
     start = end + 4
     if start + bpg_len + sum(lengths) != len(data):
         raise FormatError("truncated or corrupt .rc file (length mismatch)")
-    return Header(w, h, q, window, rows, wid, pix, bpg_len, lengths, flags), start
+    return Header(w, h, q, window, rows, wid, pix, bpg_len, lengths, flags & FLAG_GRAY, tau), start
 
 
 def pixels_sha256(rgb: np.ndarray) -> bytes:
@@ -143,32 +157,83 @@ def _to_tensor(rgb: np.ndarray) -> torch.Tensor:
 
 
 # ----------------------------------------------------------------------------- public API
-def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "auto") -> bytes:
-    """Losslessly compress uint8 (H, W, 3) RGB or (H, W) grayscale; returns .rc file bytes."""
+def compress(rgb: np.ndarray, q: int | str = DEFAULT_Q, model=None, backend: str = "auto",
+             tau: bool = False) -> bytes:
+    """Losslessly compress uint8 (H, W, 3) RGB or (H, W) grayscale; returns .rc file bytes.
+
+    q: a BPG quantizer (0..51); "min", the Q of Q_RANGE with the fewest estimated bits (BPG
+    bits + the model's residual bits); or "auto", the Q the classifier predicts from the picture.
+    tau: fit a per-image temperature of the scales at encode time (stored in the header).
+    """
     rgb = np.asarray(rgb)
     flags = 0
     if rgb.ndim == 2 and rgb.dtype == np.uint8:
         rgb, flags = np.repeat(rgb[..., None], 3, axis=2), FLAG_GRAY
     rgb = bpg.check_rgb(rgb)
-    q = bpg.check_q(q)
     model = (model or default_model()).eval().cpu()
     h, w = rgb.shape[:2]
     if h >= 1 << 24 or w >= 1 << 24:
         raise InputError("picture too large")
-    bpg_file = bpg.encode(rgb, q, backend=backend)
+    if q == "min":
+        q, bpg_file = search_q(rgb, model, backend)
+    else:
+        if q == "auto":
+            from . import classifier
+
+            q = classifier.predict_q(rgb)
+        q = _check_q(q)
+        bpg_file = bpg.encode(rgb, q, backend=backend)
     x_l = _to_tensor(bpg.decode(bpg_file))
     x = _to_tensor(rgb)
     rows = strip_rows(w)
+    spans = _strips(h, rows)
+    fitted = _fit_tau(model, x, x_l, spans) if tau else None
+    t = None if fitted is None else torch.from_numpy(fitted)
 
     def code(span):
         y0, y1 = span
-        mix = _strip_mixture(model, x_l, y0, y1)
+        mix = _strip_mixture(model, x_l, y0, y1).with_tau(t)
         return entropy.encode(mix, x[:, :, y0:y1], x_l[:, :, y0:y1])
 
-    streams = [s for strip in entropy.parallel_map(code, _strips(h, rows)) for s in strip]
+    streams = [s for strip in entropy.parallel_map(code, spans) for s in strip]
     header = Header(w, h, q, entropy.WINDOW, rows, _weights_id(model), pixels_sha256(rgb),
-                    len(bpg_file), [len(s) for s in streams], flags)
+                    len(bpg_file), [len(s) for s in streams], flags, fitted)
     return pack_header(header) + bpg_file + b"".join(streams)
+
+
+def _check_q(q) -> int:
+    if isinstance(q, str) and q.isdigit():
+        q = int(q)
+    if isinstance(q, str):
+        raise InputError(f"q must be a quantizer 0..51, 'min' or 'auto', got {q!r}")
+    return bpg.check_q(q)
+
+
+def _fit_tau(model, x: torch.Tensor, x_l: torch.Tensor, spans) -> np.ndarray | None:
+    """tau fitted on every 4th pixel of every strip (the coder's own parameters)."""
+    from . import tau
+
+    def sample(span):
+        y0, y1 = span
+        return tau.subsample(_strip_mixture(model, x_l, y0, y1), x[:, :, y0:y1], x_l[:, :, y0:y1])
+
+    return tau.optimize(*tau.cat(entropy.parallel_map(sample, spans)))
+
+
+def estimate_bits(rgb: np.ndarray, q: int, model=None, backend: str = "auto") -> tuple[float, bytes]:
+    """BPG bits + the model's residual bits at quantizer q (no arithmetic coding); and the BPG file."""
+    bpg_file = bpg.encode(rgb, q, backend=backend)
+    return 8 * len(bpg_file) + estimate_residual_bits(rgb, bpg.decode(bpg_file), model), bpg_file
+
+
+def search_q(rgb: np.ndarray, model=None, backend: str = "auto", qs=Q_RANGE) -> tuple[int, bytes]:
+    """Strategy `min`: the Q of `qs` with the fewest estimated bits, and its BPG file."""
+    best = None
+    for q in qs:
+        bits, bpg_file = estimate_bits(rgb, q, model, backend)
+        if best is None or bits < best[0]:
+            best = (bits, q, bpg_file)
+    return best[1], best[2]
 
 
 def decompress(data: bytes, model=None) -> np.ndarray:
@@ -190,6 +255,7 @@ def decompress(data: bytes, model=None) -> np.ndarray:
     if x_l_rgb.shape[:2] != (header.height, header.width):
         raise FormatError("corrupt .rc file: BPG picture size differs from the header")
     x_l = _to_tensor(x_l_rgb)
+    t = None if header.tau is None else torch.from_numpy(header.tau)
     streams = []
     for n in header.stream_lengths:
         streams.append(data[pos:pos + n])
@@ -198,7 +264,7 @@ def decompress(data: bytes, model=None) -> np.ndarray:
 
     def code(item):
         i, (y0, y1) = item
-        mix = _strip_mixture(model, x_l, y0, y1)
+        mix = _strip_mixture(model, x_l, y0, y1).with_tau(t)
         return entropy.decode(mix, x_l[:, :, y0:y1], streams[6 * i:6 * i + 6])
 
     try:
@@ -237,7 +303,7 @@ def info(data: bytes) -> dict:
             "bytes": len(data), "bpg_bytes": header.bpg_length, "residual_bytes": residual,
             "bpsp": 8 * len(data) / n, "bpg_bpsp": 8 * header.bpg_length / n,
             "residual_bpsp": 8 * residual / n, "strips": len(header.stream_lengths) // 6,
-            "grayscale": bool(header.flags & FLAG_GRAY)}
+            "grayscale": bool(header.flags & FLAG_GRAY), "tau": header.tau is not None}
 
 
 def extract_bpg(data: bytes) -> bytes:

@@ -17,6 +17,7 @@ different floats: decoding then fails loudly on the pixel checksum, it never ret
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +28,7 @@ import torch
 from .mixture import Mixture
 
 WINDOW = 32                 # symbols evaluated per subpixel around the predicted centre
-_BLOCK = 4096               # subpixels per float evaluation (keeps temporaries in cache)
+_BLOCK = 1024               # subpixels per float evaluation (keeps temporaries in cache)
 PRECISION = 16
 ESCAPE = WINDOW             # symbol meaning "outside the window", then coded uniformly
 _OUTSIDE = 256 - WINDOW
@@ -100,31 +101,33 @@ def parallel_map(fn, items):
             return list(pool.map(fn, items))
 
 
-def window_start(logits: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
+def window_start(weights: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
     """First value of each subpixel's window: WINDOW values around the mixture mean."""
-    centre = (torch.softmax(logits, dim=1) * centres).sum(dim=1).round()
+    centre = (weights * centres).sum(dim=1).round()
     return (centre - WINDOW // 2).clamp(0, 256 - WINDOW)
 
 
-def quantized_cdf(logits: torch.Tensor, centres: torch.Tensor, log_scales: torch.Tensor,
+def quantized_cdf(weights: torch.Tensor, centres: torch.Tensor, inv_scales: torch.Tensor,
                   start: torch.Tensor) -> torch.Tensor:
     """int16 CDFs (N, WINDOW + 2) over [window values..., ESCAPE] for N subpixels.
 
-    Inputs (N, K) in pixel units (centres = x_l + mu); start (N,) from window_start.  The
-    escape symbol carries the mixture's mass outside the window; every symbol keeps >= 1 count.
+    Inputs (N, K) in pixel units: mixture weights, centres (x_l + mu) and 1 / scales; start (N,)
+    from window_start.  Mass below 0 and above 255 is folded into the edge values 0 and 255; the
+    escape symbol carries the mass outside the window; every symbol keeps >= 1 count.
     """
-    n = logits.shape[0]
+    n = weights.shape[0]
     free = (1 << PRECISION) - (WINDOW + 1)
     offsets = torch.arange(WINDOW + 1, dtype=torch.float32) - 0.5
     out = torch.empty(n, WINDOW + 2, dtype=torch.int32)
     for a in range(0, n, _BLOCK):
         b = min(a + _BLOCK, n)
-        u = start[a:b].unsqueeze(1) + offsets                                  # (n, W+1)
-        t = u.unsqueeze(1) - centres[a:b].unsqueeze(2)                          # (n, K, W+1)
-        t.mul_(torch.exp(-log_scales[a:b]).unsqueeze(2)).sigmoid_()
-        t.mul_(torch.softmax(logits[a:b], dim=1).unsqueeze(2))
-        cdf = t.sum(dim=1)                                                      # (n, W+1)
-        cdf.masked_fill_(u < 0, 0.0).masked_fill_(u > 255, 1.0)
+        u = start[a:b].unsqueeze(1) + offsets                                  # (m, W+1)
+        u[:, 0].masked_fill_(u[:, 0] < 0, -math.inf)        # fold the tail below 0 into x = 0
+        u[:, -1].masked_fill_(u[:, -1] > 255, math.inf)     # ... and the tail above 255 into 255
+        t = u.unsqueeze(1) - centres[a:b].unsqueeze(2)                          # (m, K, W+1)
+        t.mul_(inv_scales[a:b].unsqueeze(2)).sigmoid_()
+        t.mul_(weights[a:b].unsqueeze(2))
+        cdf = t.sum(dim=1)                                                      # (m, W+1)
         cdf = (cdf - cdf[:, :1]).clamp_(0, 1)
         out[a:b, :WINDOW + 1] = torch.round(cdf * free).to(torch.int32)
     out[:, :WINDOW + 1] += torch.arange(WINDOW + 1, dtype=torch.int32)
@@ -160,10 +163,11 @@ def _from_symbols(sym: torch.Tensor, outside: torch.Tensor, start: torch.Tensor)
 
 
 def _channel_params(mix: Mixture, c: int, x_l: torch.Tensor, residual: torch.Tensor):
-    """Flattened (N, K) logits, centres and log-scales of channel c (batch of one)."""
+    """Flattened (N, K) weights, centres and inverse scales of channel c (batch of one)."""
     logits, mu, log_s = mix.channel(c, residual)
     flat = lambda t: t[0].reshape(t.shape[1], -1).T.contiguous()  # noqa: E731
-    return flat(logits), flat(mu + x_l[:, c:c + 1]), flat(log_s)
+    weights = torch.softmax(logits, dim=1)
+    return flat(weights), flat(mu + x_l[:, c:c + 1]), flat(torch.exp(-log_s))
 
 
 def encode(mix: Mixture, x: torch.Tensor, x_l: torch.Tensor) -> list[bytes]:
@@ -173,10 +177,10 @@ def encode(mix: Mixture, x: torch.Tensor, x_l: torch.Tensor) -> list[bytes]:
     residual = x - x_l
     out = []
     for c in range(3):
-        logits, centres, log_s = _channel_params(mix, c, x_l, residual)
-        start = window_start(logits, centres)
+        weights, centres, inv_s = _channel_params(mix, c, x_l, residual)
+        start = window_start(weights, centres)
         sym, outside = _to_symbols(x[0, c].reshape(-1), start)
-        out.append(torchac.encode_int16_normalized_cdf(quantized_cdf(logits, centres, log_s, start), sym))
+        out.append(torchac.encode_int16_normalized_cdf(quantized_cdf(weights, centres, inv_s, start), sym))
         out.append(torchac.encode_int16_normalized_cdf(_uniform_cdf(len(outside)), outside)
                    if len(outside) else b"")
     return out
@@ -191,9 +195,9 @@ def decode(mix: Mixture, x_l: torch.Tensor, streams: list[bytes]) -> torch.Tenso
     x = torch.zeros_like(x_l)
     residual = torch.zeros_like(x_l)
     for c in range(3):
-        logits, centres, log_s = _channel_params(mix, c, x_l, residual)
-        start = window_start(logits, centres)
-        sym = torchac.decode_int16_normalized_cdf(quantized_cdf(logits, centres, log_s, start),
+        weights, centres, inv_s = _channel_params(mix, c, x_l, residual)
+        start = window_start(weights, centres)
+        sym = torchac.decode_int16_normalized_cdf(quantized_cdf(weights, centres, inv_s, start),
                                                   streams[2 * c])
         n_esc = int((sym == ESCAPE).sum())
         outside = (torchac.decode_int16_normalized_cdf(_uniform_cdf(n_esc), streams[2 * c + 1])

@@ -50,6 +50,14 @@ class Mixture:
             coeffs_bg=coeffs[:, :1],  # reuse R's (otherwise unused) slot for B's c_k
         )
 
+    def with_tau(self, tau: torch.Tensor | None) -> "Mixture":
+        """Scales multiplied by a per-(channel, component) temperature tau (3, K); None: as is."""
+        if tau is None:
+            return self
+        log_tau = torch.log(tau.to(self.log_scales)).view(1, 3, K, 1, 1)
+        return Mixture(self.logits, self.means, (self.log_scales + log_tau).clamp(LOG_SCALE_MIN, LOG_SCALE_MAX),
+                       self.coeffs, self.coeffs_bg)
+
     def conditioned_means(self, residual: torch.Tensor) -> torch.Tensor:
         """Means of all channels given the true residual r (B, 3, H, W) of the earlier channels."""
         r = residual.unsqueeze(2)  # (B, 3, 1, H, W)

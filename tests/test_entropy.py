@@ -19,9 +19,9 @@ def test_quantized_cdf_is_valid():
     mix, _ = _mix(8, 8, scale=3.0)
     x_l = torch.rand(1, 3, 8, 8) * 255
     for c in range(3):
-        logits, centres, log_s = entropy._channel_params(mix, c, x_l.round(), torch.zeros_like(x_l))
-        start = entropy.window_start(logits, centres)
-        cdf = entropy.quantized_cdf(logits, centres, log_s, start).to(torch.int64) % (1 << 16)
+        weights, centres, inv_s = entropy._channel_params(mix, c, x_l.round(), torch.zeros_like(x_l))
+        start = entropy.window_start(weights, centres)
+        cdf = entropy.quantized_cdf(weights, centres, inv_s, start).to(torch.int64) % (1 << 16)
         body = cdf[:, :-1]
         assert (body[:, 0] == 0).all()
         assert (body[:, 1:] > body[:, :-1]).all()          # every symbol codable
@@ -54,11 +54,11 @@ def test_escapes_round_trip():
 def test_cdf_bits_matches_stream_length():
     mix, g = _mix(32, 32, seed=3)
     x_l = torch.randint(0, 256, (1, 3, 32, 32), generator=g).float()
-    logits, centres, log_s = entropy._channel_params(mix, 0, x_l, torch.zeros_like(x_l))
-    start = entropy.window_start(logits, centres)
+    weights, centres, inv_s = entropy._channel_params(mix, 0, x_l, torch.zeros_like(x_l))
+    start = entropy.window_start(weights, centres)
     x = (x_l[0, 0].reshape(-1) + torch.randint(-2, 3, (1024,), generator=g)).clamp(0, 255)
     sym, _ = entropy._to_symbols(x, start)
-    cdf = entropy.quantized_cdf(logits, centres, log_s, start)
+    cdf = entropy.quantized_cdf(weights, centres, inv_s, start)
     stream = entropy._torchac().encode_int16_normalized_cdf(cdf, sym)
     assert 8 * len(stream) <= entropy.cdf_bits(cdf, sym) + 64
 

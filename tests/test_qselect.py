@@ -1,0 +1,117 @@
+"""Q selection and tau: strategies min/auto, the Q histories, the classifier, tau round trips."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from rclib import classifier, codec, tau as tau_lib
+from rclib.errors import FormatError, InputError, RclibError
+
+
+@pytest.fixture(scope="module")
+def crop(photos):
+    return photos["chelsea"][40:120, 60:170]
+
+
+def test_tau_round_trip_and_header(crop, tiny_model):
+    blob = codec.compress(crop, q=14, model=tiny_model, tau=True)
+    assert np.array_equal(codec.decompress(blob, model=tiny_model), crop)
+    header, _ = codec.unpack_header(blob)
+    # tau is kept only when it lowers the bits; random tiny weights leave a lot to gain.
+    assert header.tau is not None and header.tau.shape == (3, 5) and header.tau.dtype == np.float32
+    plain = codec.compress(crop, q=14, model=tiny_model)
+    assert len(blob) < len(plain)
+    assert codec.info(blob)["tau"] and not codec.info(plain)["tau"]
+
+
+def test_tau_field_is_checked(crop, tiny_model):
+    import struct
+    import zlib
+
+    good = codec.compress(crop, q=14, model=tiny_model, tau=True)
+    _, pos = codec.unpack_header(good)
+    blob = bytearray(good)
+    blob[90:94] = b"\xff\xc0\x00\x00"            # tau[0] = NaN, with the header CRC fixed up
+    end = pos - 4
+    blob[end:end + 4] = struct.pack(">I", zlib.crc32(bytes(blob[:end])))
+    with pytest.raises(FormatError, match="tau"):
+        codec.decompress(bytes(blob), model=tiny_model)
+
+
+def test_tau_optimize_lowers_bits():
+    from rclib import mixture as M
+
+    g = torch.Generator().manual_seed(0)
+    out = torch.randn(1, 3 * M.PARAMS_PER_CHANNEL, 24, 24, generator=g) * 0.1
+    mix = M.Mixture.from_network(out)
+    x_l = torch.full((1, 3, 24, 24), 100.0)
+    x = x_l + torch.randint(-6, 7, x_l.shape, generator=g)   # wider than the unit scales predict
+    fitted = tau_lib.optimize(mix, x, x_l)
+    assert fitted is not None and (fitted > 1).mean() > 0.5
+    before = float(M.bits_per_subpixel(mix, x, x_l))
+    after = float(M.bits_per_subpixel(mix.with_tau(torch.from_numpy(fitted)), x, x_l))
+    assert after < before - 0.05
+
+
+def test_q_min_picks_the_cheapest_estimate(crop, tiny_model):
+    blob = codec.compress(crop, q="min", model=tiny_model)
+    q = codec.info(blob)["q"]
+    estimates = {k: codec.estimate_bits(crop, k, tiny_model)[0] for k in codec.Q_RANGE}
+    assert q == min(estimates, key=estimates.get)
+    assert np.array_equal(codec.decompress(blob, model=tiny_model), crop)
+
+
+def test_bad_q_values(crop, tiny_model):
+    for bad in ("max", "12.5", -1, 52):
+        with pytest.raises(InputError):
+            codec.compress(crop, q=bad, model=tiny_model)
+
+
+def test_classifier_shapes_and_prediction(photos):
+    torch.manual_seed(0)
+    net = classifier.QClassifier(classifier.CONFIGS["tiny"]).eval()
+    assert net(torch.rand(2, 3, 64, 64) * 255).shape == (2, len(classifier.QS))
+    assert classifier.predict_q(photos["astronaut"], net) in classifier.QS
+    assert classifier.centre_crop(photos["astronaut"]).shape == (384, 384, 3)
+
+
+def test_q_histories_and_classifier_training(tmp_path, photos, tiny_model):
+    from rclib import prep
+
+    folder = tmp_path / "pics"
+    folder.mkdir()
+    for n in ("chelsea", "coffee_odd"):
+        Image.fromarray(photos[n][:64, :72]).save(folder / f"{n}.png")
+    prepared = tmp_path / "prep"
+    qs = (12, 16)
+    prep.prep(folder, prepared, qs=qs, workers=1, progress=False)
+    out = tmp_path / "hist.csv"
+    table = classifier.q_histories(folder, prepared, tiny_model, qs=qs, out=out, progress=False)
+    assert len(table) == 4 and out.exists()
+    assert (table.bpsp > 0).all() and np.allclose(table.bpsp * table.subpixels,
+                                                  table.bpg_bits + table.residual_bits)
+    best = classifier.optimal_q(table)
+    for image, rows in table.groupby("image"):
+        assert best[image] == rows.loc[rows.bpsp.idxmin(), "q"]
+    # Resumable: a second call computes nothing new.
+    again = classifier.q_histories(folder, prepared, None, qs=qs, out=out, progress=False)
+    assert again.equals(table)
+    net = classifier.train(folder, table, classifier.ClassifierTrainConfig(model="tiny", steps=3, batch=2,
+                                                                        crop=32), progress=False)
+    classifier.save(net, tmp_path / "clf.pt", meta={"steps": 3})
+    loaded = classifier.load(tmp_path / "clf.pt")
+    assert classifier.predict_q(photos["chelsea"], loaded) == classifier.predict_q(photos["chelsea"], net)
+
+
+def test_q_auto_uses_the_classifier(crop, tiny_model, monkeypatch):
+    monkeypatch.setattr(classifier, "predict_q", lambda rgb, net=None: 15)
+    blob = codec.compress(crop, q="auto", model=tiny_model)
+    assert codec.info(blob)["q"] == 15
+    assert np.array_equal(codec.decompress(blob, model=tiny_model), crop)
+
+
+def test_missing_classifier_is_clear(tmp_path):
+    with pytest.raises(RclibError, match="classifier"):
+        classifier.load(tmp_path / "none.pt")
