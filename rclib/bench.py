@@ -47,7 +47,7 @@ def peak_rss():
         result["peak"] = max(result["peak"], _rss_bytes())
 
 
-def bench_rclib(x: np.ndarray, q: int, model=None) -> dict:
+def bench_rclib(x: np.ndarray, q, model=None, name: str | None = None) -> dict:
     """Compress and decompress one picture; check it is exact; sizes, estimate, speed, memory."""
     mpix = x.shape[0] * x.shape[1] / 1e6
     with peak_rss() as enc_mem:
@@ -64,7 +64,7 @@ def bench_rclib(x: np.ndarray, q: int, model=None) -> dict:
     bpg_file = codec.extract_bpg(blob)
     estimated = 8 * len(bpg_file) + codec.estimate_residual_bits(x, bpg.decode(bpg_file), model)
     n = x.size
-    return {"codec": f"rclib Q{q}", "bytes": len(blob), "bpsp": 8 * len(blob) / n,
+    return {"codec": name or f"rclib Q{q}", "q": meta["q"], "bytes": len(blob), "bpsp": 8 * len(blob) / n,
             "bpg_bpsp": meta["bpg_bpsp"], "residual_bpsp": meta["residual_bpsp"],
             "estimated_bpsp": estimated / n, "encode_mpix_s": mpix / t_enc, "decode_mpix_s": mpix / t_dec,
             "encode_peak_mib": enc_mem["peak"] / 2**20, "decode_peak_mib": dec_mem["peak"] / 2**20}
@@ -78,8 +78,12 @@ def bench_baseline(name: str, x: np.ndarray) -> dict:
 
 
 def run(folder: Path, qs=(12,), limit: int | None = None, baseline_names=DEFAULT_BASELINES,
-        model=None, progress: bool = True):
-    """Benchmark every picture of `folder`; returns the per-picture DataFrame."""
+        model=None, progress: bool = True, rclib_name: str | None = None):
+    """Benchmark every picture of `folder` (rclib at each of `qs`, then the baselines).
+
+    qs: quantizers, "min" or "auto"; rclib_name labels rclib's rows (default "rclib Q<q>").
+    Returns the per-picture DataFrame.
+    """
     import pandas as pd
     from tqdm.auto import tqdm
 
@@ -88,7 +92,7 @@ def run(folder: Path, qs=(12,), limit: int | None = None, baseline_names=DEFAULT
     for path in tqdm(images, desc="benchmark", disable=not progress):
         x = data.load_rgb(path)
         for q in qs:
-            rows.append({"image": path.stem, **bench_rclib(x, q, model)})
+            rows.append({"image": path.stem, **bench_rclib(x, q, model, rclib_name)})
         for name in baseline_names:
             rows.append({"image": path.stem, **bench_baseline(name, x)})
     return pd.DataFrame(rows)
@@ -96,7 +100,7 @@ def run(folder: Path, qs=(12,), limit: int | None = None, baseline_names=DEFAULT
 
 def summary(table):
     """Mean per codec (bpsp averaged over pictures, as the paper does), best bpsp first."""
-    cols = [c for c in ("bpsp", "bpg_bpsp", "residual_bpsp", "estimated_bpsp", "encode_mpix_s",
+    cols = [c for c in ("bpsp", "q", "bpg_bpsp", "residual_bpsp", "estimated_bpsp", "encode_mpix_s",
                         "decode_mpix_s", "encode_peak_mib", "decode_peak_mib") if c in table]
     return table.groupby("codec")[cols].mean().sort_values("bpsp")
 
@@ -114,3 +118,25 @@ def forward_speed(model=None, size: int = 1024, repeats: int = 2) -> float:
         codec.entropy.parallel_map(lambda s: codec._strip_mixture(model, x_l, *s), spans)
         best = min(best, time.perf_counter() - t0)
     return size * size / 1e6 / best
+
+
+def tau_gain(paths, q="auto", model=None, progress: bool = True):
+    """Actual file sizes with and without tau on each picture (both round trips verified).
+
+    q: a quantizer, "min", "auto", or a dict from picture stem to quantizer.
+    """
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    rows = []
+    for path in tqdm(list(paths), desc="tau", disable=not progress):
+        x = data.load_rgb(path)
+        plain = codec.compress(x, q=q[path.stem] if isinstance(q, dict) else q, model=model)
+        tuned = codec.compress(x, q=codec.info(plain)["q"], model=model, tau=True)
+        for blob in (plain, tuned):
+            if not np.array_equal(codec.decompress(blob, model=model), x):
+                raise AssertionError("round trip is not exact")
+        rows.append({"image": path.stem, "q": codec.info(plain)["q"], "bpsp": 8 * len(plain) / x.size,
+                     "bpsp_tau": 8 * len(tuned) / x.size, "tau_used": codec.info(tuned)["tau"],
+                     "gain_pct": 100 * (1 - len(tuned) / len(plain))})
+    return pd.DataFrame(rows)

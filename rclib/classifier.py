@@ -9,6 +9,7 @@ picture and every Q of the range, the BPG bits and the residual model's bits.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -163,6 +164,11 @@ def train(originals: Path, histories, cfg: ClassifierTrainConfig = ClassifierTra
 
 # ----------------------------------------------------------------------------- weights, use
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "data" / "models" / "q_classifier_cpu.pt"
+
+
+def default_weights() -> Path:
+    """$RCLIB_CLASSIFIER when set (e.g. a freshly trained classifier), else the shipped one."""
+    return Path(os.environ.get("RCLIB_CLASSIFIER", DEFAULT_WEIGHTS))
 _CACHE: dict[str, QClassifier] = {}
 
 
@@ -174,8 +180,8 @@ def save(net: QClassifier, path: Path, meta: dict | None = None) -> None:
                                                      **(meta or {})}, indent=2) + "\n")
 
 
-def load(path: Path = DEFAULT_WEIGHTS) -> QClassifier:
-    path = Path(path)
+def load(path: Path | None = None) -> QClassifier:
+    path = Path(path or default_weights())
     if str(path) not in _CACHE:
         if not path.exists():
             raise RclibError(f"Q-classifier weights not found: {path}; use a fixed --q or --q min")
@@ -191,3 +197,18 @@ def predict_q(rgb: np.ndarray, net: QClassifier | None = None) -> int:
     """The classifier's Q for a picture (from its centre crop)."""
     net = net or load()
     return net.qs[int(net(_tensor(centre_crop(rgb))).argmax())]
+
+
+def evaluate(histories, predicted: dict[str, int]):
+    """Per picture: the oracle's Q and bpsp, the classifier's Q and bpsp, and the bits lost (%)."""
+    import pandas as pd
+
+    rows = []
+    for image, h in histories.groupby("image"):
+        h = h.set_index("q")
+        oracle_q = int(h.bpsp.idxmin())
+        q = predicted[image]
+        rows.append({"image": image, "oracle_q": oracle_q, "oracle_bpsp": h.bpsp[oracle_q],
+                     "classifier_q": q, "classifier_bpsp": h.bpsp[q],
+                     "lost_pct": 100 * (h.bpsp[q] / h.bpsp[oracle_q] - 1)})
+    return pd.DataFrame(rows)

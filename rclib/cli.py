@@ -65,7 +65,7 @@ def _q_arg(value: str):
     from . import classifier, codec
 
     if value is None:
-        return "auto" if classifier.DEFAULT_WEIGHTS.exists() else codec.DEFAULT_Q
+        return "auto" if classifier.default_weights().exists() else codec.DEFAULT_Q
     if value in ("min", "auto"):
         return value
     try:

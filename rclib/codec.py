@@ -278,20 +278,29 @@ def decompress(data: bytes, model=None) -> np.ndarray:
     return x[..., 0].copy() if header.flags & FLAG_GRAY else x
 
 
-def estimate_residual_bits(rgb: np.ndarray, x_l_rgb: np.ndarray, model=None) -> float:
-    """The model's ideal code length (bits) of x given x_l, strip by strip as the coder sees it."""
+def residual_bit_map(rgb: np.ndarray, x_l_rgb: np.ndarray, model=None, tau=None) -> np.ndarray:
+    """The model's ideal cost of every subpixel of x given x_l, float (H, W, 3), in bits.
+
+    Computed strip by strip with the coder's own context margins, so memory stays bounded.
+    """
     from .mixture import bit_map
 
     model = (model or default_model()).eval().cpu()
     x, x_l = _to_tensor(rgb), _to_tensor(x_l_rgb)
-    spans = _strips(x.shape[2], strip_rows(x.shape[3]))
+    t = None if tau is None else torch.as_tensor(tau)
 
     def bits(span):
         y0, y1 = span
         with torch.no_grad():
-            return float(bit_map(_strip_mixture(model, x_l, y0, y1), x[:, :, y0:y1], x_l[:, :, y0:y1]).sum())
+            mix = _strip_mixture(model, x_l, y0, y1).with_tau(t)
+            return bit_map(mix, x[:, :, y0:y1], x_l[:, :, y0:y1])[0].permute(1, 2, 0).numpy()
 
-    return sum(entropy.parallel_map(bits, spans))
+    return np.concatenate(entropy.parallel_map(bits, _strips(x.shape[2], strip_rows(x.shape[3]))))
+
+
+def estimate_residual_bits(rgb: np.ndarray, x_l_rgb: np.ndarray, model=None) -> float:
+    """The model's ideal code length (bits) of x given x_l, as the coder sees it."""
+    return float(residual_bit_map(rgb, x_l_rgb, model).sum(dtype=np.float64))
 
 
 def info(data: bytes) -> dict:

@@ -79,3 +79,82 @@ def bpsp_bars(table, title: str = ""):
     ax.invert_yaxis()
     fig.tight_layout()
     return fig
+
+
+def _png(rgb: np.ndarray) -> bytes:
+    from .imageio import png_bytes
+
+    return png_bytes(rgb, compress_level=1)
+
+
+def q_panel_image(x: np.ndarray, x_l: np.ndarray, bits: np.ndarray | None = None) -> np.ndarray:
+    """x_l | residual | per-pixel bits (if given) side by side, as one uint8 RGB picture."""
+    parts = [x_l, np.repeat(residual_image(x, x_l)[..., 1:2], 3, axis=2)]
+    if bits is not None:
+        import matplotlib
+
+        norm = np.clip(bits / max(float(np.percentile(bits, 99)), 1e-6), 0, 1)
+        parts.append((matplotlib.colormaps["magma"](norm)[..., :3] * 255).astype(np.uint8))
+    gap = np.full((x.shape[0], 4, 3), 255, np.uint8)
+    out = [parts[0]]
+    for p in parts[1:]:
+        out += [gap, p]
+    return np.concatenate(out, axis=1)
+
+
+def q_explorer(x: np.ndarray, lossy: dict, bits: dict | None = None, stats: dict | None = None):
+    """An ipywidgets slider over Q showing x_l, the residual and the bit map of the chosen Q.
+
+    Every panel is rendered to PNG up front, so moving the slider only swaps bytes.  `stats`
+    maps Q to a line of text (e.g. the bits of each part).  Returns the widget (a VBox).
+    """
+    import ipywidgets as widgets
+
+    qs = sorted(lossy)
+    pngs = {q: _png(q_panel_image(x, lossy[q], None if bits is None else bits[q])) for q in qs}
+    slider = widgets.SelectionSlider(options=qs, value=qs[0], description="Q", continuous_update=True)
+    image = widgets.Image(value=pngs[qs[0]], format="png")
+    label = widgets.HTML(value=(stats or {}).get(qs[0], ""))
+
+    def show(change):
+        image.value = pngs[change["new"]]
+        label.value = (stats or {}).get(change["new"], "")
+
+    slider.observe(show, names="value")
+    box = widgets.VBox([slider, label, image])
+    box.pngs = pngs  # for tests and static fallbacks
+    return box
+
+
+def q_grid(x: np.ndarray, lossy: dict, bits: dict | None = None, stats: dict | None = None):
+    """The static version of q_explorer: one row per Q (what a headless run shows)."""
+    plt = _plt()
+    qs = sorted(lossy)
+    fig, axes = plt.subplots(len(qs), 1, figsize=(12, 3.2 * len(qs)), squeeze=False)
+    for ax, q in zip(axes[:, 0], qs):
+        ax.imshow(q_panel_image(x, lossy[q], None if bits is None else bits[q]))
+        ax.set_title(f"Q={q}: x_l | residual | bits per pixel   {(stats or {}).get(q, '')}", fontsize=9)
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def confusion(true_q, pred_q, qs):
+    """Confusion matrix of the classifier's Q against the oracle's (counts)."""
+    plt = _plt()
+    idx = {q: i for i, q in enumerate(qs)}
+    m = np.zeros((len(qs), len(qs)), int)
+    for t, p in zip(true_q, pred_q):
+        m[idx[t], idx[p]] += 1
+    fig, ax = plt.subplots(figsize=(4.5, 4))
+    ax.imshow(m, cmap="Blues")
+    for i in range(len(qs)):
+        for j in range(len(qs)):
+            if m[i, j]:
+                ax.text(j, i, m[i, j], ha="center", va="center")
+    ax.set_xticks(range(len(qs)), qs)
+    ax.set_yticks(range(len(qs)), qs)
+    ax.set_xlabel("classifier's Q")
+    ax.set_ylabel("optimal Q (MIN)")
+    fig.tight_layout()
+    return fig

@@ -32,32 +32,43 @@ def run_notebook(name: str, out_name: str, **parameters) -> Path:
 
 
 def main() -> int:
-    from . import bench, data, figures, model
+    import pandas as pd
+
+    from . import classifier, model
 
     RESULTS.mkdir(exist_ok=True)
     profile = os.environ.get("PROFILE", "cpu")
     dataset = os.environ.get("DATA", "embedded")
     reuse = os.environ.get("REUSE_WEIGHTS", "0") == "1"
-    qs = [int(q) for q in os.environ.get("BENCH_Q", "12").split()]
+    t0 = time.time()
 
-    run_notebook("01_prep.ipynb", "01_prep_val.ipynb", dataset=dataset, split="val", progress=False)
+    run_notebook("01_prep.ipynb", "01_prep.ipynb", dataset=dataset, split="val", progress=False)
     weights = model.DEFAULT_WEIGHTS
     if not reuse:
         out = RESULTS / f"train-{profile}"
         run_notebook("02_train.ipynb", "02_train.ipynb", profile=profile, dataset=dataset, out=str(out),
                      progress=False)
         weights = out / "model.pt"
-    print(f"== benchmark on the validation photos with {weights.relative_to(ROOT)}", flush=True)
-    val = data.resolve(dataset, "val") if dataset == "embedded" else Path(dataset) / "val"
-    table = bench.run(val, qs=qs, model=model.load(weights), progress=False)
-    table.to_csv(RESULTS / "bench.csv", index=False)
-    summary = bench.summary(table).round(3)
-    figures.bpsp_bars(table, title=f"{val.parent.name}/{val.name}").savefig(RESULTS / "bench.png", dpi=120)
-    speed = bench.forward_speed(model.load(weights))
-    text = (f"Validation photos of `{dataset}` ({table.image.nunique()} pictures), weights "
-            f"`{weights.relative_to(ROOT)}`, produced by `make reproduce"
-            f"{' REUSE_WEIGHTS=1' if reuse else ''}`:\n\n" + markdown_table(summary) +
-            f"\n\nResidual model forward pass: {speed:.2f} MPix/s (1024×1024, strips, this machine).\n")
+    qsel = RESULTS / "qsel"
+    run_notebook("03_q_selection.ipynb", "03_q_selection.ipynb", dataset=dataset, weights=str(weights),
+                 out=str(qsel), progress=False)
+    clf = classifier.DEFAULT_WEIGHTS if reuse else qsel / "q_classifier_cpu.pt"
+    os.environ["RCLIB_CLASSIFIER"] = str(clf)  # notebook 04's --q auto uses this run's classifier
+    run_notebook("04_eval.ipynb", "04_eval.ipynb", datasets=[dataset], q="auto", weights=str(weights),
+                 out=str(RESULTS), progress=False)
+    run_notebook("05_sampling.ipynb", "05_sampling.ipynb", weights=str(weights), out=str(RESULTS),
+                 interactive=False)
+
+    name = Path(dataset).name
+    table = pd.read_csv(RESULTS / f"eval_{name}.csv")
+    summary = table.groupby("codec")[["bpsp", "encode_mpix_s", "decode_mpix_s"]].mean().sort_values("bpsp")
+    lost = pd.read_csv(qsel / "tau_gain.csv")
+    text = (f"Validation photos of `{dataset}` ({table.image.nunique()} pictures), rclib with `--q auto`, "
+            f"residual weights `{weights.relative_to(ROOT)}`; produced by `make reproduce"
+            f"{' REUSE_WEIGHTS=1' if reuse else ''}` in {(time.time() - t0) / 60:.0f} minutes on this "
+            "machine (speeds vary from machine to machine):\n\n" + markdown_table(summary.round(3)) +
+            f"\n\ntau (measured on {len(lost)} pictures): mean gain {lost.gain_pct.mean():.2f} % of the file.\n"
+            "\n![bpsp per codec](results/eval_" + name + ".png)\n")
     (RESULTS / "results.md").write_text(text)
     print(text)
     if "--update-readme" in sys.argv:

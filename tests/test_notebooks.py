@@ -58,3 +58,53 @@ def test_02_train(tiny_set, tmp_path):
     run_and_validate("02_train.ipynb", dict(profile="tiny", dataset=str(tiny_set), out=str(tmp_path / "run"),
                                             q_min=12, q_max=12, progress=False), tmp_path)
     assert (tmp_path / "run" / "model.pt").exists()
+
+
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory, tiny_model):
+    from rclib import model as model_lib
+
+    path = tmp_path_factory.mktemp("weights") / "tiny.pt"
+    model_lib.save(tiny_model, path)
+    return path
+
+
+def test_03_q_selection(tiny_set, tiny_weights, tmp_path):
+    run_and_validate("03_q_selection.ipynb", dict(dataset=str(tiny_set), weights=str(tiny_weights), q_min=12,
+                                                  q_max=13, classifier_profile="tiny", steps=3,
+                                                  out=str(tmp_path / "qsel"), tau_limit=1, progress=False),
+                     tmp_path)
+    assert (tmp_path / "qsel" / "q_histories_val.csv").exists()
+    assert (tmp_path / "qsel" / "q_classifier_tiny.pt").exists()
+
+
+def test_04_eval(tiny_set, tiny_weights, tmp_path):
+    run_and_validate("04_eval.ipynb", dict(datasets=[str(tiny_set / "val")], q=12, weights=str(tiny_weights),
+                                           limit=1, all_baselines=False, out=str(tmp_path / "res"),
+                                           progress=False), tmp_path)
+    assert (tmp_path / "res" / "eval_val.csv").exists() and (tmp_path / "res" / "eval_val.png").exists()
+
+
+def test_05_sampling(tiny_set, tiny_weights, tmp_path):
+    run_and_validate("05_sampling.ipynb", dict(image=str(tiny_set / "val" / "coffee_odd.png"), crop=48,
+                                               q_min=12, q_max=13, weights=str(tiny_weights),
+                                               out=str(tmp_path / "res")), tmp_path)
+    for name in ("sampling.png", "bitmaps.png", "q_grid.png"):
+        assert (tmp_path / "res" / name).exists()
+
+
+def test_q_slider_moves(photos):
+    """The widget the sampling notebook shows: moving the slider swaps in that Q's panel."""
+    import numpy as np
+
+    from rclib import bpg, figures
+
+    x = photos["coffee_odd"][:32, :40]
+    lossy = {q: bpg.decode(bpg.encode(x, q)) for q in (12, 16)}
+    bits = {q: np.abs(x.astype(int) - lossy[q]).sum(axis=2).astype(float) for q in lossy}
+    box = figures.q_explorer(x, lossy, bits, {12: "twelve", 16: "sixteen"})
+    slider, label, image = box.children
+    assert image.value == box.pngs[12] and label.value == "twelve"
+    slider.value = 16
+    assert image.value == box.pngs[16] and label.value == "sixteen"
+    assert box.pngs[12] != box.pngs[16]
