@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -96,6 +97,24 @@ class ResidualModel(nn.Module):
         for tail in (self.tail_means, self.tail_coeffs):
             nn.init.zeros_(tail[-1].weight)
             nn.init.zeros_(tail[-1].bias)
+        self._init_priors()
+
+    @torch.no_grad()
+    def _init_priors(self) -> None:
+        """Start from what BPG's residual looks like, so training refines instead of discovering it.
+
+        BPG codes YCbCr, and most of its error is in luma, which moves R, G and B together: r_G
+        and r_B follow r_R closely.  So the channel coefficients start near 1 (G on r_R, B on
+        r_G; B on r_R at 0), R's scales at half a pixel and the conditioned G's and B's at a quarter.
+        Layout of a tail's output: c * K + k.
+        """
+        near_one = math.atanh(0.9)
+        bias = self.tail_coeffs[-1].bias
+        bias[1 * K:2 * K] = near_one   # G's mean follows r_R
+        bias[0 * K:1 * K] = near_one   # R's slot holds B's coefficient on r_G (Mixture.coeffs_bg)
+        bias[2 * K:3 * K] = 0.0        # B's coefficient on r_R
+        self.tail_scales[-1].bias[:K] = math.log(0.5)
+        self.tail_scales[-1].bias[K:] = math.log(0.25)
 
     @property
     def margin(self) -> int:

@@ -224,3 +224,33 @@ def _subset(folder: Path, limit: int, dest: Path) -> Path:
         if not link.exists():
             link.symlink_to(p.resolve())
     return dest
+
+
+def ship(run_dir: Path, dest: Path, command: str, dataset: str = "embedded") -> dict:
+    """Copy a finished run's model.pt to `dest` with a JSON beside it saying how it was made.
+
+    The JSON records the configurations, the training set (the embedded set's manifest digest),
+    steps, validation bpsp, the weights' identifier and the command that reproduces it.
+    """
+    import json
+    import shutil
+
+    from .model import load
+
+    run_dir, dest = Path(run_dir), Path(dest)
+    info = json.loads((run_dir / "model.json").read_text())
+    if dataset == "embedded":
+        manifest = data.cache_dir() / "embedded" / "manifest.csv"
+        info["training_set"] = {"name": "embedded (rclib.data.EMBEDDED_PHOTOS), train split",
+                                "manifest_sha256": data.sha256_file(manifest) if manifest.exists() else None}
+    else:
+        info["training_set"] = {"name": dataset}
+    info["command"] = command
+    info["torch"] = torch.__version__
+    log = list(csv.DictReader(open(run_dir / "log.csv")))
+    info["log"] = [{k: r[k] for k in ("step", "train_bpsp", "val_bpsp")} for r in log if r["val_bpsp"]]
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(run_dir / "model.pt", dest)
+    load(dest)  # it must load
+    dest.with_suffix(".json").write_text(json.dumps(info, indent=2) + "\n")
+    return info
