@@ -27,7 +27,7 @@ class TrainConfig:
     q_max: int = 17
     crop: int = 128
     batch: int = 8
-    steps: int = 5000
+    steps: int = 3000
     lr: float = 5e-4
     lr_decay: float = 0.75        # multiplied in every `decay_every` steps (the seed's schedule)
     decay_every: int = 1500
