@@ -42,7 +42,7 @@ PROFILES = {
     # The seed's recipe (new_oi_q12_14_128 + gdn_wide_deep3): 1M steps on a GPU.
     "paper": TrainConfig(model="paper", q_min=12, q_max=14, crop=128, batch=16, steps=1_000_000,
                          lr=5e-5, decay_every=100_000, val_every=10_000, ckpt_every=5_000),
-    # Sized for 2 CPU cores within two hours, over the whole Q range the classifier may pick.
+    # Sized for 2 CPU cores (about 35 minutes), over the whole Q range the classifier may pick.
     "cpu": TrainConfig(),
     # Seconds, for tests.
     "tiny": TrainConfig(model="tiny", crop=32, batch=2, steps=6, val_every=3, ckpt_every=3,
