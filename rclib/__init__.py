@@ -10,11 +10,11 @@ __version__ = "0.1.0"
 __all__ = ["compress", "decompress", "RclibError", "FormatError", "InputError", "__version__"]
 
 
-def compress(pixels, q: int = 12, model=None, backend: str = "auto") -> bytes:
+def compress(pixels, q=None, model=None, backend: str = "auto", tau: bool = False) -> bytes:
     """Losslessly compress a uint8 picture; see rclib.codec.compress."""
     from .codec import compress as _compress
 
-    return _compress(pixels, q=q, model=model, backend=backend)
+    return _compress(pixels, q=q, model=model, backend=backend, tau=tau)
 
 
 def decompress(data: bytes, model=None):

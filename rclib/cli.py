@@ -61,12 +61,8 @@ def _compress(args) -> None:
 
 
 def _q_arg(value: str):
-    """--q: a number, 'min' or 'auto'; the default is 'auto' once classifier weights exist."""
-    from . import classifier, codec
-
-    if value is None:
-        return "auto" if classifier.default_weights().exists() else codec.DEFAULT_Q
-    if value in ("min", "auto"):
+    """--q: a number, 'min' or 'auto'; None leaves the choice to codec.compress (auto if it can)."""
+    if value is None or value in ("min", "auto"):
         return value
     try:
         return int(value)

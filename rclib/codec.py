@@ -157,12 +157,13 @@ def _to_tensor(rgb: np.ndarray) -> torch.Tensor:
 
 
 # ----------------------------------------------------------------------------- public API
-def compress(rgb: np.ndarray, q: int | str = DEFAULT_Q, model=None, backend: str = "auto",
+def compress(rgb: np.ndarray, q: int | str | None = None, model=None, backend: str = "auto",
              tau: bool = False) -> bytes:
     """Losslessly compress uint8 (H, W, 3) RGB or (H, W) grayscale; returns .rc file bytes.
 
     q: a BPG quantizer (0..51); "min", the Q of Q_RANGE with the fewest estimated bits (BPG
-    bits + the model's residual bits); or "auto", the Q the classifier predicts from the picture.
+    bits + the model's residual bits); "auto", the Q the classifier predicts from the picture;
+    None (default): "auto" when classifier weights are installed, else DEFAULT_Q.
     tau: fit a per-image temperature of the scales at encode time (stored in the header).
     """
     rgb = np.asarray(rgb)
@@ -174,6 +175,10 @@ def compress(rgb: np.ndarray, q: int | str = DEFAULT_Q, model=None, backend: str
     h, w = rgb.shape[:2]
     if h >= 1 << 24 or w >= 1 << 24:
         raise InputError("picture too large")
+    if q is None:
+        from . import classifier
+
+        q = "auto" if classifier.default_weights().exists() else DEFAULT_Q
     if q == "min":
         q, bpg_file = search_q(rgb, model, backend)
     else:

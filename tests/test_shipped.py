@@ -1,0 +1,43 @@
+"""The shipped weights: they load, they code the real validation photos bit-exactly, and the
+files are close to the model's own estimate of the bits."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import rclib
+from rclib import bpg, classifier, codec, data, model as model_lib
+
+
+def test_shipped_weights_and_their_record():
+    net = codec.default_model()
+    assert net.config.name == "cpu"
+    info = json.loads(model_lib.DEFAULT_WEIGHTS.with_suffix(".json").read_text())
+    assert info["weights_id"] == model_lib.weights_id(net)
+    assert info["command"] and info["steps"] > 0
+    assert any(k.startswith("val_bpsp") for k in info)
+    clf = classifier.load()
+    assert clf.qs == classifier.QS
+
+
+@pytest.mark.slow
+def test_validation_photos_round_trip_with_shipped_weights():
+    folder = data.resolve("embedded", "val")
+    photos = data.list_images(folder)
+    assert len(photos) == 12
+    for path in photos:
+        x = data.load_rgb(path)
+        blob = rclib.compress(x, q=12)
+        assert np.array_equal(rclib.decompress(blob), x), path.name
+        info = codec.info(blob)
+        estimate = 8 * info["bpg_bytes"] + codec.estimate_residual_bits(x, bpg.decode(codec.extract_bpg(blob)))
+        assert 8 * info["bytes"] <= 1.005 * estimate, path.name
+
+
+def test_auto_and_tau_round_trip_with_shipped_weights(photos):
+    x = photos["coffee_odd"]
+    for kwargs in ({"q": "auto"}, {"q": 13, "tau": True}):
+        blob = rclib.compress(x, **kwargs)
+        assert np.array_equal(rclib.decompress(blob), x)
