@@ -47,12 +47,12 @@ def peak_rss():
         result["peak"] = max(result["peak"], _rss_bytes())
 
 
-def bench_rclib(x: np.ndarray, q, model=None, name: str | None = None) -> dict:
+def bench_rclib(x: np.ndarray, q, model=None, name: str | None = None, tau: bool = False) -> dict:
     """Compress and decompress one picture; check it is exact; sizes, estimate, speed, memory."""
     mpix = x.shape[0] * x.shape[1] / 1e6
     with peak_rss() as enc_mem:
         t0 = time.perf_counter()
-        blob = codec.compress(x, q=q, model=model)
+        blob = codec.compress(x, q=q, model=model, tau=tau)
         t_enc = time.perf_counter() - t0
     with peak_rss() as dec_mem:
         t0 = time.perf_counter()
@@ -62,9 +62,11 @@ def bench_rclib(x: np.ndarray, q, model=None, name: str | None = None) -> dict:
         raise AssertionError("rclib round trip is not exact")
     meta = codec.info(blob)
     bpg_file = codec.extract_bpg(blob)
-    estimated = 8 * len(bpg_file) + codec.estimate_residual_bits(x, bpg.decode(bpg_file), model)
+    header, _ = codec.unpack_header(blob)
+    estimated = 8 * len(bpg_file) + codec.residual_bit_map(x, bpg.decode(bpg_file), model, header.tau).sum(
+        dtype=np.float64)
     n = x.size
-    return {"codec": name or f"rclib Q{q}", "q": meta["q"], "bytes": len(blob), "bpsp": 8 * len(blob) / n,
+    return {"codec": (name or f"rclib Q{q}") + ("+tau" if tau else ""), "q": meta["q"], "bytes": len(blob), "bpsp": 8 * len(blob) / n,
             "bpg_bpsp": meta["bpg_bpsp"], "residual_bpsp": meta["residual_bpsp"],
             "estimated_bpsp": estimated / n, "encode_mpix_s": mpix / t_enc, "decode_mpix_s": mpix / t_dec,
             "encode_peak_mib": enc_mem["peak"] / 2**20, "decode_peak_mib": dec_mem["peak"] / 2**20}
@@ -78,10 +80,11 @@ def bench_baseline(name: str, x: np.ndarray) -> dict:
 
 
 def run(folder: Path, qs=(12,), limit: int | None = None, baseline_names=DEFAULT_BASELINES,
-        model=None, progress: bool = True, rclib_name: str | None = None):
+        model=None, progress: bool = True, rclib_name: str | None = None, taus=(False,)):
     """Benchmark every picture of `folder` (rclib at each of `qs`, then the baselines).
 
-    qs: quantizers, "min" or "auto"; rclib_name labels rclib's rows (default "rclib Q<q>").
+    qs: quantizers, "min" or "auto"; rclib_name labels rclib's rows (default "rclib Q<q>", then
+    "+tau" for the rows coded with tau; taus=(False, True) runs both).
     Returns the per-picture DataFrame.
     """
     import pandas as pd
@@ -92,7 +95,8 @@ def run(folder: Path, qs=(12,), limit: int | None = None, baseline_names=DEFAULT
     for path in tqdm(images, desc="benchmark", disable=not progress):
         x = data.load_rgb(path)
         for q in qs:
-            rows.append({"image": path.stem, **bench_rclib(x, q, model, rclib_name)})
+            for tau in taus:
+                rows.append({"image": path.stem, **bench_rclib(x, q, model, rclib_name, tau)})
         for name in baseline_names:
             rows.append({"image": path.stem, **bench_baseline(name, x)})
     return pd.DataFrame(rows)

@@ -54,8 +54,8 @@ def main() -> int:
                  out=str(qsel), progress=False)
     clf = classifier.DEFAULT_WEIGHTS if reuse else qsel / "q_classifier_cpu.pt"
     os.environ["RCLIB_CLASSIFIER"] = str(clf)  # notebook 04's --q auto uses this run's classifier
-    run_notebook("04_eval.ipynb", "04_eval.ipynb", datasets=[dataset], q="auto", weights=str(weights),
-                 out=str(RESULTS), progress=False)
+    run_notebook("04_eval.ipynb", "04_eval.ipynb", datasets=[dataset], q="auto", tau=True,
+                 weights=str(weights), out=str(RESULTS), progress=False)
     run_notebook("05_sampling.ipynb", "05_sampling.ipynb", weights=str(weights), out=str(RESULTS),
                  interactive=False)
 
@@ -63,7 +63,8 @@ def main() -> int:
     table = pd.read_csv(RESULTS / f"eval_{name}.csv")
     summary = table.groupby("codec")[["bpsp", "encode_mpix_s", "decode_mpix_s"]].mean().sort_values("bpsp")
     lost = pd.read_csv(qsel / "tau_gain.csv")
-    text = (f"Validation photos of `{dataset}` ({table.image.nunique()} pictures), rclib with `--q auto`, "
+    text = (f"Validation photos of `{dataset}` ({table.image.nunique()} pictures), rclib with `--q auto` "
+            "(and `--tau`), "
             f"residual weights `{weights.relative_to(ROOT)}`; produced by `make reproduce"
             f"{' REUSE_WEIGHTS=1' if reuse else ''}` in {(time.time() - t0) / 60:.0f} minutes on this "
             "machine (speeds vary from machine to machine):\n\n" + markdown_table(summary.round(3)) +
