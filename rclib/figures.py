@@ -26,7 +26,7 @@ def bits_vs_q(table):
     return fig
 
 
-def residual_image(x: np.ndarray, x_l: np.ndarray, clip: int = 8) -> np.ndarray:
+def residual_image(x: np.ndarray, x_l: np.ndarray, clip: int = 4) -> np.ndarray:
     """r = x - x_l as a viewable uint8 picture: grey is 0, +-clip saturates."""
     r = x.astype(np.int16) - x_l.astype(np.int16)
     return (128 + np.clip(r, -clip, clip) * (127 / clip)).astype(np.uint8)
