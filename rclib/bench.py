@@ -7,6 +7,7 @@ in MPix/s, and the process's peak resident memory while coding.  Every round tri
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from contextlib import contextmanager
@@ -21,8 +22,6 @@ DEFAULT_BASELINES = ("PNG", "WebP-LL", "JPEG2000-LL", "JPEGXL-LL-e9")
 
 def _rss_bytes() -> int:
     with open("/proc/self/statm") as fh:
-        import os
-
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 

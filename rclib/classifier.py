@@ -19,6 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .errors import RclibError
+from .model import to_tensor
 
 QS = tuple(range(11, 18))        # the classes: Q = 11..17, as in the seed
 CROP = 384                       # the classifier sees a centre crop of at most CROP x CROP
@@ -72,10 +73,6 @@ def centre_crop(rgb: np.ndarray, size: int = CROP) -> np.ndarray:
     h, w = rgb.shape[:2]
     y0, x0 = max(0, (h - size) // 2), max(0, (w - size) // 2)
     return rgb[y0:y0 + size, x0:x0 + size]
-
-
-def _tensor(rgb: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1)[None].float()
 
 
 # ----------------------------------------------------------------------------- Q histories
@@ -153,7 +150,7 @@ def train(originals: Path, histories, cfg: ClassifierTrainConfig = ClassifierTra
             c = min(cfg.crop, h, w)
             y0, x0 = int(rng.integers(h - c + 1)), int(rng.integers(w - c + 1))
             crop = x[y0:y0 + c, x0:x0 + c]
-            xs.append(_tensor(crop[:, ::-1] if rng.random() < 0.5 else crop))
+            xs.append(to_tensor(crop[:, ::-1] if rng.random() < 0.5 else crop))
             ys.append(y)
         loss = F.cross_entropy(net(torch.cat(xs)), torch.tensor(ys))
         opt.zero_grad()
@@ -196,7 +193,7 @@ def load(path: Path | None = None) -> QClassifier:
 def predict_q(rgb: np.ndarray, net: QClassifier | None = None) -> int:
     """The classifier's Q for a picture (from its centre crop)."""
     net = net or load()
-    return net.qs[int(net(_tensor(centre_crop(rgb))).argmax())]
+    return net.qs[int(net(to_tensor(centre_crop(rgb))).argmax())]
 
 
 def evaluate(histories, predicted: dict[str, int]):

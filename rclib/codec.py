@@ -152,10 +152,6 @@ def _strip_mixture(model, x_l: torch.Tensor, y0: int, y1: int) -> Mixture:
     return Mixture.from_network(out)
 
 
-def _to_tensor(rgb: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1)[None].float()
-
-
 # ----------------------------------------------------------------------------- public API
 def compress(rgb: np.ndarray, q: int | str | None = None, model=None, backend: str = "auto",
              tau: bool = False) -> bytes:
@@ -188,8 +184,8 @@ def compress(rgb: np.ndarray, q: int | str | None = None, model=None, backend: s
             q = classifier.predict_q(rgb)
         q = _check_q(q)
         bpg_file = bpg.encode(rgb, q, backend=backend)
-    x_l = _to_tensor(bpg.decode(bpg_file))
-    x = _to_tensor(rgb)
+    x_l = model_lib.to_tensor(bpg.decode(bpg_file))
+    x = model_lib.to_tensor(rgb)
     rows = strip_rows(w)
     spans = _strips(h, rows)
     fitted = _fit_tau(model, x, x_l, spans) if tau else None
@@ -259,7 +255,7 @@ def decompress(data: bytes, model=None) -> np.ndarray:
         raise FormatError(f"corrupt BPG part: {exc}") from None
     if x_l_rgb.shape[:2] != (header.height, header.width):
         raise FormatError("corrupt .rc file: BPG picture size differs from the header")
-    x_l = _to_tensor(x_l_rgb)
+    x_l = model_lib.to_tensor(x_l_rgb)
     t = None if header.tau is None else torch.from_numpy(header.tau)
     streams = []
     for n in header.stream_lengths:
@@ -291,7 +287,7 @@ def residual_bit_map(rgb: np.ndarray, x_l_rgb: np.ndarray, model=None, tau=None)
     from .mixture import bit_map
 
     model = (model or default_model()).eval().cpu()
-    x, x_l = _to_tensor(rgb), _to_tensor(x_l_rgb)
+    x, x_l = model_lib.to_tensor(rgb), model_lib.to_tensor(x_l_rgb)
     t = None if tau is None else torch.as_tensor(tau)
 
     def bits(span):

@@ -15,6 +15,7 @@ import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -38,6 +39,11 @@ CONFIGS = {
     "cpu": ModelConfig("cpu", width=48, head_width=24, blocks=3, long_tails=False, fuse_kernel=1),
     "tiny": ModelConfig("tiny", width=16, head_width=8, blocks=1, long_tails=False),  # tests
 }
+
+
+def to_tensor(rgb) -> torch.Tensor:
+    """uint8 (H, W, 3) picture -> float (1, 3, H, W) in 0..255, the networks' input format."""
+    return torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1)[None].float()
 
 
 class GDN(nn.Module):

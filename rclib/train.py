@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from . import data, mixture, prep
-from .model import CONFIGS, ResidualModel, save
+from .model import CONFIGS, ResidualModel, save, to_tensor
 
 
 @dataclass(frozen=True)
@@ -56,11 +56,6 @@ def pick_device(device: str = "auto") -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
-
-
-def to_tensor(rgb: np.ndarray) -> torch.Tensor:
-    """uint8 (H, W, 3) -> float (1, 3, H, W) in 0..255."""
-    return torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1)[None].float()
 
 
 class PairSet:
