@@ -14,8 +14,9 @@ from pathlib import Path
 
 STEP = r"""
 import sys, time, json, resource, numpy as np
-from rclib import codec
+from rclib import codec, entropy
 mode, path, out, q = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+codec.default_model(), entropy._torchac()   # load weights and torchac outside the timing
 if mode == "encode":
     x = np.load(path)
     t = time.perf_counter(); blob = codec.compress(x, q=int(q)); dt = time.perf_counter() - t
