@@ -135,11 +135,12 @@ def tau_gain(paths, q="auto", model=None, progress: bool = True):
     for path in tqdm(list(paths), desc="tau", disable=not progress):
         x = data.load_rgb(path)
         plain = codec.compress(x, q=q[path.stem] if isinstance(q, dict) else q, model=model)
-        tuned = codec.compress(x, q=codec.info(plain)["q"], model=model, tau=True)
+        chosen = codec.info(plain)["q"]
+        tuned = codec.compress(x, q=chosen, model=model, tau=True)
         for blob in (plain, tuned):
             if not np.array_equal(codec.decompress(blob, model=model), x):
                 raise AssertionError("round trip is not exact")
-        rows.append({"image": path.stem, "q": codec.info(plain)["q"], "bpsp": 8 * len(plain) / x.size,
+        rows.append({"image": path.stem, "q": chosen, "bpsp": 8 * len(plain) / x.size,
                      "bpsp_tau": 8 * len(tuned) / x.size, "tau_used": codec.info(tuned)["tau"],
                      "gain_pct": 100 * (1 - len(tuned) / len(plain))})
     return pd.DataFrame(rows)

@@ -20,11 +20,7 @@ def _bpg_decode(args) -> None:
     from . import bpg
     from .imageio import write_png
 
-    try:
-        blob = Path(args.input).read_bytes()
-    except OSError as exc:
-        raise RclibError(f"{args.input}: cannot read ({exc.strerror})") from None
-    write_png(args.output, bpg.decode(blob), force=args.force)
+    write_png(args.output, bpg.decode(_read_bytes(args.input)), force=args.force)
 
 
 def _load_model(path):
@@ -42,12 +38,17 @@ def _read_bytes(path) -> bytes:
         raise RclibError(f"{path}: cannot read ({exc.strerror})") from None
 
 
+def _refuse_existing(path, force: bool) -> None:
+    """Fail before any work when the output exists (the atomic write checks again at the end)."""
+    if Path(path).exists() and not force:
+        raise RclibError(f"{path}: exists (use --force to overwrite)")
+
+
 def _compress(args) -> None:
     from . import codec
     from .imageio import atomic_write, read_picture
 
-    if Path(args.output).exists() and not args.force:
-        raise RclibError(f"{args.output}: exists (use --force to overwrite)")
+    _refuse_existing(args.output, args.force)
     picture, note = read_picture(args.input)
     if note:
         print(f"rclib: note: {note}", file=sys.stderr)
@@ -74,8 +75,7 @@ def _decompress(args) -> None:
     from . import codec
     from .imageio import write_png
 
-    if Path(args.output).exists() and not args.force:
-        raise RclibError(f"{args.output}: exists (use --force to overwrite)")
+    _refuse_existing(args.output, args.force)
     pixels = codec.decompress(_read_bytes(args.input), model=_load_model(args.model))
     write_png(args.output, pixels, force=args.force)
 
