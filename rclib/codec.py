@@ -63,9 +63,12 @@ class Header:
     tau: np.ndarray | None = None  # float32 (3, K) or None
 
 
-def strip_rows(width: int) -> int:
-    """Rows per strip: a multiple of 32 in 32..256 so a strip holds about STRIP_PIXELS."""
-    return int(min(256, max(32, (STRIP_PIXELS // max(width, 1)) // 32 * 32)))
+def strip_rows(width: int, height: int) -> int:
+    """Rows per strip: a multiple of 32, at most 256 and about STRIP_PIXELS per strip, with the
+    strips as even as the multiple allows (so coding threads finish together)."""
+    most = int(min(256, max(32, (STRIP_PIXELS // max(width, 1)) // 32 * 32)))
+    count = -(-height // most)
+    return -(-(-(-height // count)) // 32) * 32
 
 
 def _strips(height: int, rows: int):
@@ -186,18 +189,19 @@ def compress(rgb: np.ndarray, q: int | str | None = None, model=None, backend: s
         bpg_file = bpg.encode(rgb, q, backend=backend)
     x_l = model_lib.to_tensor(bpg.decode(bpg_file))
     x = model_lib.to_tensor(rgb)
-    rows = strip_rows(w)
+    rows = strip_rows(w, h)
     spans = _strips(h, rows)
+    window = entropy.WINDOW
     fitted = _fit_tau(model, x, x_l, spans) if tau else None
     t = None if fitted is None else torch.from_numpy(fitted)
 
     def code(span):
         y0, y1 = span
         mix = _strip_mixture(model, x_l, y0, y1).with_tau(t)
-        return entropy.encode(mix, x[:, :, y0:y1], x_l[:, :, y0:y1])
+        return entropy.encode(mix, x[:, :, y0:y1], x_l[:, :, y0:y1], window)
 
     streams = [s for strip in entropy.parallel_map(code, spans) for s in strip]
-    header = Header(w, h, q, entropy.WINDOW, rows, _weights_id(model), pixels_sha256(rgb),
+    header = Header(w, h, q, window, rows, _weights_id(model), pixels_sha256(rgb),
                     len(bpg_file), [len(s) for s in streams], flags, fitted)
     return pack_header(header) + bpg_file + b"".join(streams)
 
@@ -245,8 +249,9 @@ def decompress(data: bytes, model=None) -> np.ndarray:
     if header.weights_id != _weights_id(model):
         raise ModelMismatch(f"file was coded with model weights {header.weights_id.hex()[:12]}…, "
                             f"but the loaded weights are {_weights_id(model).hex()[:12]}…")
-    if header.window != entropy.WINDOW:
-        raise FormatError(f"file uses a residual window of {header.window}, this rclib {entropy.WINDOW}")
+    if header.window not in entropy.WINDOWS:
+        raise FormatError(f"file uses a residual window of {header.window}; this rclib reads "
+                          f"{' or '.join(map(str, entropy.WINDOWS))}")
     bpg_file = data[pos:pos + header.bpg_length]
     pos += header.bpg_length
     try:
@@ -266,7 +271,7 @@ def decompress(data: bytes, model=None) -> np.ndarray:
     def code(item):
         i, (y0, y1) = item
         mix = _strip_mixture(model, x_l, y0, y1).with_tau(t)
-        return entropy.decode(mix, x_l[:, :, y0:y1], streams[6 * i:6 * i + 6])
+        return entropy.decode(mix, x_l[:, :, y0:y1], streams[6 * i:6 * i + 6], header.window)
 
     try:
         parts = entropy.parallel_map(code, enumerate(spans))
@@ -296,7 +301,7 @@ def residual_bit_map(rgb: np.ndarray, x_l_rgb: np.ndarray, model=None, tau=None)
             mix = _strip_mixture(model, x_l, y0, y1).with_tau(t)
             return bit_map(mix, x[:, :, y0:y1], x_l[:, :, y0:y1])[0].permute(1, 2, 0).numpy()
 
-    return np.concatenate(entropy.parallel_map(bits, _strips(x.shape[2], strip_rows(x.shape[3]))))
+    return np.concatenate(entropy.parallel_map(bits, _strips(x.shape[2], strip_rows(x.shape[3], x.shape[2]))))
 
 
 def estimate_residual_bits(rgb: np.ndarray, x_l_rgb: np.ndarray, model=None) -> float:

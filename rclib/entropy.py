@@ -1,10 +1,12 @@
 """Arithmetic coding of x given x_l with torchac, under the residual model's mixture.
 
 torchac needs a full CDF per symbol.  Each subpixel's alphabet is its valid range x in 0..255
-(r in [-x_l, 255 - x_l]): 257 CDF entries in torchac's int16 form.  To keep the cost bounded,
-the mixture is evaluated only in a window of WINDOW values around the predicted centre; the
-other symbols keep the minimum count of 1/65536 (still decodable, just expensive), and the
-window's share is the mixture renormalised to it.  Edge windows fold the tails into 0 and 255.
+(r in [-x_l, 255 - x_l]).  To keep the cost bounded, the mixture is evaluated only in a window
+of `window` values around the predicted centre, plus one escape symbol carrying the mass
+outside it; an escaped value is then coded uniformly among the 256 - window others.  Edge
+windows fold the tails into 0 and 255.  The window is stored in each file's header: WINDOW = 16
+covers +-8 around the centre, which BPG's residual at Q <= 17 almost never leaves (the same
+bits as 32 on the validation photos, half the CDF work); files written with 32 still decode.
 
 Determinism: the decoder must rebuild the encoder's CDFs bit for bit.  PyTorch's CPU kernels
 give thread-count-dependent float results (conv reductions, vector/scalar tails of elementwise
@@ -27,11 +29,10 @@ import torch
 
 from .mixture import Mixture
 
-WINDOW = 32                 # symbols evaluated per subpixel around the predicted centre
-_BLOCK = 1024               # subpixels per float evaluation (keeps temporaries in cache)
+WINDOW = 16                 # symbols evaluated per subpixel around the predicted centre
+WINDOWS = (16, 32)          # windows a file may use (32: files written by rclib <= 0.1)
+_BLOCK = 4096               # subpixels per float evaluation (keeps temporaries in cache)
 PRECISION = 16
-ESCAPE = WINDOW             # symbol meaning "outside the window", then coded uniformly
-_OUTSIDE = 256 - WINDOW
 
 
 _IMPORT_LOCK = threading.Lock()
@@ -101,24 +102,24 @@ def parallel_map(fn, items):
             return list(pool.map(fn, items))
 
 
-def window_start(weights: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
-    """First value of each subpixel's window: WINDOW values around the mixture mean."""
+def window_start(weights: torch.Tensor, centres: torch.Tensor, window: int = WINDOW) -> torch.Tensor:
+    """First value of each subpixel's window: `window` values around the mixture mean."""
     centre = (weights * centres).sum(dim=1).round()
-    return (centre - WINDOW // 2).clamp(0, 256 - WINDOW)
+    return (centre - window // 2).clamp(0, 256 - window)
 
 
 def quantized_cdf(weights: torch.Tensor, centres: torch.Tensor, inv_scales: torch.Tensor,
-                  start: torch.Tensor) -> torch.Tensor:
-    """int16 CDFs (N, WINDOW + 2) over [window values..., ESCAPE] for N subpixels.
+                  start: torch.Tensor, window: int = WINDOW) -> torch.Tensor:
+    """int16 CDFs (N, window + 2) over [window values..., escape] for N subpixels.
 
     Inputs (N, K) in pixel units: mixture weights, centres (x_l + mu) and 1 / scales; start (N,)
     from window_start.  Mass below 0 and above 255 is folded into the edge values 0 and 255; the
     escape symbol carries the mass outside the window; every symbol keeps >= 1 count.
     """
     n = weights.shape[0]
-    free = (1 << PRECISION) - (WINDOW + 1)
-    offsets = torch.arange(WINDOW + 1, dtype=torch.float32) - 0.5
-    out = torch.empty(n, WINDOW + 2, dtype=torch.int32)
+    free = (1 << PRECISION) - (window + 1)
+    offsets = torch.arange(window + 1, dtype=torch.float32) - 0.5
+    out = torch.empty(n, window + 2, dtype=torch.int32)
     for a in range(0, n, _BLOCK):
         b = min(a + _BLOCK, n)
         u = start[a:b].unsqueeze(1) + offsets                                  # (m, W+1)
@@ -129,36 +130,38 @@ def quantized_cdf(weights: torch.Tensor, centres: torch.Tensor, inv_scales: torc
         t.mul_(weights[a:b].unsqueeze(2))
         cdf = t.sum(dim=1)                                                      # (m, W+1)
         cdf = (cdf - cdf[:, :1]).clamp_(0, 1)
-        out[a:b, :WINDOW + 1] = torch.round(cdf * free).to(torch.int32)
-    out[:, :WINDOW + 1] += torch.arange(WINDOW + 1, dtype=torch.int32)
-    out[:, WINDOW + 1] = 0  # torchac ignores the last entry (it is 2^16)
+        out[a:b, :window + 1] = torch.round(cdf * free).to(torch.int32)
+    out[:, :window + 1] += torch.arange(window + 1, dtype=torch.int32)
+    out[:, window + 1] = 0  # torchac ignores the last entry (it is 2^16)
     return (out - (out >= 1 << 15).to(torch.int32) * (1 << 16)).to(torch.int16)
 
 
-def _uniform_cdf(n: int) -> torch.Tensor:
-    """int16 CDFs (n, _OUTSIDE + 1) of the uniform law over the values outside a window."""
-    edges = torch.round(torch.arange(_OUTSIDE + 1, dtype=torch.float64) * (1 << 16) / _OUTSIDE)
+def _uniform_cdf(n: int, window: int = WINDOW) -> torch.Tensor:
+    """int16 CDFs (n, 257 - window) of the uniform law over the 256 - window values outside."""
+    outside = 256 - window
+    edges = torch.round(torch.arange(outside + 1, dtype=torch.float64) * (1 << 16) / outside)
     edges = edges.to(torch.int32)
     edges[-1] = 0
     edges = edges - (edges >= 1 << 15).to(torch.int32) * (1 << 16)
     return edges.to(torch.int16).expand(n, -1).contiguous()
 
 
-def _to_symbols(x: torch.Tensor, start: torch.Tensor):
-    """Window symbols and, for escapes, the index among the values outside the window."""
+def _to_symbols(x: torch.Tensor, start: torch.Tensor, window: int = WINDOW):
+    """Window symbols (escape = window) and, for escapes, the index among the values outside."""
     off = x - start
-    inside = (off >= 0) & (off < WINDOW)
-    sym = torch.where(inside, off, torch.full_like(off, ESCAPE)).to(torch.int16)
-    outside = torch.where(x < start, x, x - WINDOW)[~inside].to(torch.int16)
+    inside = (off >= 0) & (off < window)
+    sym = torch.where(inside, off, torch.full_like(off, window)).to(torch.int16)
+    outside = torch.where(x < start, x, x - window)[~inside].to(torch.int16)
     return sym, outside
 
 
-def _from_symbols(sym: torch.Tensor, outside: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
+def _from_symbols(sym: torch.Tensor, outside: torch.Tensor, start: torch.Tensor,
+                  window: int = WINDOW) -> torch.Tensor:
     x = start + sym.to(torch.float32)
-    esc = sym == ESCAPE
+    esc = sym == window
     o = outside.to(torch.float32)
     s = start[esc]
-    x[esc] = torch.where(o < s, o, o + WINDOW)
+    x[esc] = torch.where(o < s, o, o + window)
     return x
 
 
@@ -170,7 +173,7 @@ def _channel_params(mix: Mixture, c: int, x_l: torch.Tensor, residual: torch.Ten
     return flat(weights), flat(mu + x_l[:, c:c + 1]), flat(torch.exp(-log_s))
 
 
-def encode(mix: Mixture, x: torch.Tensor, x_l: torch.Tensor) -> list[bytes]:
+def encode(mix: Mixture, x: torch.Tensor, x_l: torch.Tensor, window: int = WINDOW) -> list[bytes]:
     """x, x_l: (1, 3, H, W) float 0..255 -> 6 byte strings: for R, G, B the window symbols
     and the escaped values."""
     torchac = _torchac()
@@ -178,15 +181,16 @@ def encode(mix: Mixture, x: torch.Tensor, x_l: torch.Tensor) -> list[bytes]:
     out = []
     for c in range(3):
         weights, centres, inv_s = _channel_params(mix, c, x_l, residual)
-        start = window_start(weights, centres)
-        sym, outside = _to_symbols(x[0, c].reshape(-1), start)
-        out.append(torchac.encode_int16_normalized_cdf(quantized_cdf(weights, centres, inv_s, start), sym))
-        out.append(torchac.encode_int16_normalized_cdf(_uniform_cdf(len(outside)), outside)
+        start = window_start(weights, centres, window)
+        sym, outside = _to_symbols(x[0, c].reshape(-1), start, window)
+        cdf = quantized_cdf(weights, centres, inv_s, start, window)
+        out.append(torchac.encode_int16_normalized_cdf(cdf, sym))
+        out.append(torchac.encode_int16_normalized_cdf(_uniform_cdf(len(outside), window), outside)
                    if len(outside) else b"")
     return out
 
 
-def decode(mix: Mixture, x_l: torch.Tensor, streams: list[bytes]) -> torch.Tensor:
+def decode(mix: Mixture, x_l: torch.Tensor, streams: list[bytes], window: int = WINDOW) -> torch.Tensor:
     """Inverse of encode: decode R, then G given r_R, then B given r_R and r_G."""
     torchac = _torchac()
     if len(streams) != 6:
@@ -196,13 +200,13 @@ def decode(mix: Mixture, x_l: torch.Tensor, streams: list[bytes]) -> torch.Tenso
     residual = torch.zeros_like(x_l)
     for c in range(3):
         weights, centres, inv_s = _channel_params(mix, c, x_l, residual)
-        start = window_start(weights, centres)
-        sym = torchac.decode_int16_normalized_cdf(quantized_cdf(weights, centres, inv_s, start),
+        start = window_start(weights, centres, window)
+        sym = torchac.decode_int16_normalized_cdf(quantized_cdf(weights, centres, inv_s, start, window),
                                                   streams[2 * c])
-        n_esc = int((sym == ESCAPE).sum())
-        outside = (torchac.decode_int16_normalized_cdf(_uniform_cdf(n_esc), streams[2 * c + 1])
+        n_esc = int((sym == window).sum())
+        outside = (torchac.decode_int16_normalized_cdf(_uniform_cdf(n_esc, window), streams[2 * c + 1])
                    if n_esc else torch.zeros(0, dtype=torch.int16))
-        x[0, c] = _from_symbols(sym, outside, start).view(h, w)
+        x[0, c] = _from_symbols(sym, outside, start, window).view(h, w)
         residual[0, c] = x[0, c] - x_l[0, c]
     return x
 

@@ -146,3 +146,26 @@ def test_extract_bpg_is_the_lossy_layer(small_file, photos):
     preview = bpg.decode(codec.extract_bpg(small_file))
     assert preview.shape == (80, 120, 3)
     assert np.abs(preview.astype(int) - photos["coffee_odd"][:80, :120]).mean() < 3
+
+
+def test_files_with_the_older_window_still_decode(photos, tiny_model, monkeypatch):
+    """The window is read from each file's header: files written with 32 (rclib 0.1) decode."""
+    from rclib import entropy
+
+    x = photos["coffee_odd"][:70, :90]
+    monkeypatch.setattr(entropy, "WINDOW", 32)
+    old = codec.compress(x, q=14, model=tiny_model)
+    monkeypatch.undo()
+    assert codec.unpack_header(old)[0].window == 32
+    new = codec.compress(x, q=14, model=tiny_model)
+    assert codec.unpack_header(new)[0].window == entropy.WINDOW != 32
+    for blob in (old, new):
+        assert np.array_equal(codec.decompress(blob, model=tiny_model), x)
+
+
+def test_unknown_window_is_refused(photos, tiny_model):
+    blob = codec.compress(photos["coffee_odd"][:40, :50], q=14, model=tiny_model)
+    header, pos = codec.unpack_header(blob)
+    header.window = 20
+    with pytest.raises(FormatError, match="window of 20"):
+        codec.decompress(codec.pack_header(header) + blob[pos:], model=tiny_model)

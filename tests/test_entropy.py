@@ -80,4 +80,4 @@ def test_uniform_escape_cdf():
     body = cdf[0, :-1]
     assert body[0] == 0 and (body[1:] > body[:-1]).all()
     counts = torch.diff(torch.cat([body, torch.tensor([1 << 16])]))
-    assert counts.min() >= math.floor((1 << 16) / entropy._OUTSIDE)
+    assert counts.min() >= math.floor((1 << 16) / (256 - entropy.WINDOW))
