@@ -62,7 +62,7 @@ def bench_rclib(x: np.ndarray, q, model=None, name: str | None = None, tau: bool
     meta = codec.info(blob)
     bpg_file = codec.extract_bpg(blob)
     header, _ = codec.unpack_header(blob)
-    estimated = 8 * len(bpg_file) + codec.residual_bit_map(x, bpg.decode(bpg_file), model, header.tau).sum(
+    estimated = 8 * len(bpg_file) + codec.residual_bit_map(x, bpg.decode(bpg_file), header.q, model, header.tau).sum(
         dtype=np.float64)
     n = x.size
     return {"codec": (name or f"rclib Q{q}") + ("+tau" if tau else ""), "q": meta["q"], "bytes": len(blob), "bpsp": 8 * len(blob) / n,
@@ -118,7 +118,7 @@ def forward_speed(model=None, size: int = 1024, repeats: int = 2) -> float:
     best = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()
-        codec.entropy.parallel_map(lambda s: codec._strip_mixture(model, x_l, *s), spans)
+        codec.entropy.parallel_map(lambda s: codec._strip_mixture(model, x_l, codec.DEFAULT_Q, *s), spans)
         best = min(best, time.perf_counter() - t0)
     return size * size / 1e6 / best
 

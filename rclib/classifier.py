@@ -96,7 +96,7 @@ def q_histories(originals: Path, prepared: Path, model, qs=QS, limit: int | None
         folder = prep.q_dir(prepared, q)
         bpg_bytes = (folder / f"{path.stem}.bpg").stat().st_size
         x_l = data.load_rgb(folder / f"{path.stem}.png")
-        resid = codec.estimate_residual_bits(x, x_l, model)
+        resid = codec.estimate_residual_bits(x, x_l, q, model)
         n = x.size
         rows.append({"image": path.stem, "q": q, "bpg_bits": 8 * bpg_bytes, "residual_bits": resid,
                      "subpixels": n, "bpsp": (8 * bpg_bytes + resid) / n})

@@ -146,12 +146,12 @@ def _weights_id(model) -> bytes:
     return cached
 
 
-def _strip_mixture(model, x_l: torch.Tensor, y0: int, y1: int) -> Mixture:
-    """Mixture for rows y0..y1, computed from those rows plus the model's context margin."""
+def _strip_mixture(model, x_l: torch.Tensor, q: int, y0: int, y1: int) -> Mixture:
+    """Mixture for rows y0..y1 of x_l (BPG at Q q), from those rows plus the model's margin."""
     m = model.margin
     ya, yb = max(y0 - m, 0), min(y1 + m, x_l.shape[2])
     with torch.no_grad():
-        out = model(x_l[:, :, ya:yb])[:, :, y0 - ya:y1 - ya]
+        out = model(x_l[:, :, ya:yb], q)[:, :, y0 - ya:y1 - ya]
     return Mixture.from_network(out)
 
 
@@ -192,12 +192,12 @@ def compress(rgb: np.ndarray, q: int | str | None = None, model=None, backend: s
     rows = strip_rows(w, h)
     spans = _strips(h, rows)
     window = entropy.WINDOW
-    fitted = _fit_tau(model, x, x_l, spans) if tau else None
+    fitted = _fit_tau(model, x, x_l, q, spans) if tau else None
     t = None if fitted is None else torch.from_numpy(fitted)
 
     def code(span):
         y0, y1 = span
-        mix = _strip_mixture(model, x_l, y0, y1).with_tau(t)
+        mix = _strip_mixture(model, x_l, q, y0, y1).with_tau(t)
         return entropy.encode(mix, x[:, :, y0:y1], x_l[:, :, y0:y1], window)
 
     streams = [s for strip in entropy.parallel_map(code, spans) for s in strip]
@@ -214,13 +214,13 @@ def _check_q(q) -> int:
     return bpg.check_q(q)
 
 
-def _fit_tau(model, x: torch.Tensor, x_l: torch.Tensor, spans) -> np.ndarray | None:
+def _fit_tau(model, x: torch.Tensor, x_l: torch.Tensor, q: int, spans) -> np.ndarray | None:
     """tau fitted on every 4th pixel of every strip (the coder's own parameters)."""
     from . import tau
 
     def sample(span):
         y0, y1 = span
-        return tau.subsample(_strip_mixture(model, x_l, y0, y1), x[:, :, y0:y1], x_l[:, :, y0:y1])
+        return tau.subsample(_strip_mixture(model, x_l, q, y0, y1), x[:, :, y0:y1], x_l[:, :, y0:y1])
 
     return tau.optimize(*tau.cat(entropy.parallel_map(sample, spans)))
 
@@ -228,7 +228,7 @@ def _fit_tau(model, x: torch.Tensor, x_l: torch.Tensor, spans) -> np.ndarray | N
 def estimate_bits(rgb: np.ndarray, q: int, model=None, backend: str = "auto") -> tuple[float, bytes]:
     """BPG bits + the model's residual bits at quantizer q (no arithmetic coding); and the BPG file."""
     bpg_file = bpg.encode(rgb, q, backend=backend)
-    return 8 * len(bpg_file) + estimate_residual_bits(rgb, bpg.decode(bpg_file), model), bpg_file
+    return 8 * len(bpg_file) + estimate_residual_bits(rgb, bpg.decode(bpg_file), q, model), bpg_file
 
 
 def search_q(rgb: np.ndarray, model=None, backend: str = "auto", qs=Q_RANGE) -> tuple[int, bytes]:
@@ -270,7 +270,7 @@ def decompress(data: bytes, model=None) -> np.ndarray:
 
     def code(item):
         i, (y0, y1) = item
-        mix = _strip_mixture(model, x_l, y0, y1).with_tau(t)
+        mix = _strip_mixture(model, x_l, header.q, y0, y1).with_tau(t)
         return entropy.decode(mix, x_l[:, :, y0:y1], streams[6 * i:6 * i + 6], header.window)
 
     try:
@@ -284,8 +284,8 @@ def decompress(data: bytes, model=None) -> np.ndarray:
     return x[..., 0].copy() if header.flags & FLAG_GRAY else x
 
 
-def residual_bit_map(rgb: np.ndarray, x_l_rgb: np.ndarray, model=None, tau=None) -> np.ndarray:
-    """The model's ideal cost of every subpixel of x given x_l, float (H, W, 3), in bits.
+def residual_bit_map(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=None, tau=None) -> np.ndarray:
+    """The model's ideal cost of every subpixel of x given x_l (BPG at Q q), float (H, W, 3), in bits.
 
     Computed strip by strip with the coder's own context margins, so memory stays bounded.
     """
@@ -298,15 +298,15 @@ def residual_bit_map(rgb: np.ndarray, x_l_rgb: np.ndarray, model=None, tau=None)
     def bits(span):
         y0, y1 = span
         with torch.no_grad():
-            mix = _strip_mixture(model, x_l, y0, y1).with_tau(t)
+            mix = _strip_mixture(model, x_l, q, y0, y1).with_tau(t)
             return bit_map(mix, x[:, :, y0:y1], x_l[:, :, y0:y1])[0].permute(1, 2, 0).numpy()
 
     return np.concatenate(entropy.parallel_map(bits, _strips(x.shape[2], strip_rows(x.shape[3], x.shape[2]))))
 
 
-def estimate_residual_bits(rgb: np.ndarray, x_l_rgb: np.ndarray, model=None) -> float:
-    """The model's ideal code length (bits) of x given x_l, as the coder sees it."""
-    return float(residual_bit_map(rgb, x_l_rgb, model).sum(dtype=np.float64))
+def estimate_residual_bits(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=None) -> float:
+    """The model's ideal code length (bits) of x given x_l (BPG at Q q), as the coder sees it."""
+    return float(residual_bit_map(rgb, x_l_rgb, q, model).sum(dtype=np.float64))
 
 
 def info(data: bytes) -> dict:

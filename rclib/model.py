@@ -31,14 +31,20 @@ class ModelConfig:
     blocks: int         # residual blocks in the body
     long_tails: bool    # seed-style tails (res block + 3x3 conv) or 1x1-only tails
     fuse_kernel: int = 3  # the U-Net fusion conv: 3x3 in the seed, 1x1 keeps `cpu` fast
+    q_input: bool = False  # also see BPG's Q (a constant input plane); the seed does not
 
 
 CONFIGS = {
     "paper": ModelConfig("paper", width=128, head_width=128, blocks=16, long_tails=True),
     # ~50k multiply-adds per pixel, most of them at half resolution: ~2 s per MPix on 2 cores.
-    "cpu": ModelConfig("cpu", width=48, head_width=24, blocks=3, long_tails=False, fuse_kernel=1),
-    "tiny": ModelConfig("tiny", width=16, head_width=8, blocks=1, long_tails=False),  # tests
+    # It sees Q, so its scales need not average over the 2x range of step sizes of Q 11..17.
+    "cpu": ModelConfig("cpu", width=48, head_width=24, blocks=3, long_tails=False, fuse_kernel=1,
+                       q_input=True),
+    "tiny": ModelConfig("tiny", width=16, head_width=8, blocks=1, long_tails=False, q_input=True),
 }
+
+
+Q_CENTRE, Q_SPREAD = 14.0, 3.0  # the Q plane holds (Q - 14) / 3: -1..1 over Q 11..17
 
 
 def to_tensor(rgb) -> torch.Tensor:
@@ -89,7 +95,7 @@ class ResidualModel(nn.Module):
         super().__init__()
         self.config = config
         c, h = config.width, config.head_width
-        self.head = nn.Conv2d(3, h, 3, padding=1)
+        self.head = nn.Conv2d(4 if config.q_input else 3, h, 3, padding=1)
         self.down = nn.Conv2d(h, c, 3, stride=2, padding=1)
         self.body = nn.Sequential(*[ResBlock(c) for _ in range(config.blocks)],
                                   nn.Conv2d(c, c, 3, padding=1))
@@ -130,37 +136,48 @@ class ResidualModel(nn.Module):
         m = 2 * half_res_convs + full_res + 2
         return m + (-m % 8)
 
-    def features(self, x_l: torch.Tensor) -> torch.Tensor:
+    def inputs(self, x_l: torch.Tensor, q=None) -> torch.Tensor:
+        """Normalised x_l, plus the Q plane for models that see Q (q: an int or one per batch item)."""
+        x = x_l / 127.5 - 1.0
+        if not self.config.q_input:
+            return x
+        if q is None:
+            raise ValueError("this model is conditioned on Q: pass the BPG quantizer q")
+        q = torch.as_tensor(q, dtype=x.dtype, device=x.device).reshape(-1, 1, 1, 1)
+        plane = ((q - Q_CENTRE) / Q_SPREAD).expand(x.shape[0], 1, *x.shape[2:])
+        return torch.cat([x, plane], dim=1)
+
+    def features(self, x_l: torch.Tensor, q=None) -> torch.Tensor:
         h, w = x_l.shape[-2:]
-        head = self.head(x_l / 127.5 - 1.0)
+        head = self.head(self.inputs(x_l, q))
         low = self.down(head)
         low = low + self.body(low)
         up = self.up(low)[..., :h, :w]
         return F.relu(self.fuse(torch.cat([head, up], dim=1)))
 
-    def forward(self, x_l: torch.Tensor) -> torch.Tensor:
-        """Raw parameter maps (B, 3 * 4K, H, W) in Mixture.from_network's order."""
-        f = self.features(x_l)
+    def forward(self, x_l: torch.Tensor, q=None) -> torch.Tensor:
+        """Raw parameter maps (B, 3 * 4K, H, W) in Mixture.from_network's order; q: BPG's Q."""
+        f = self.features(x_l, q)
         b, _, h, w = f.shape
         parts = [self.tail_logits(f), self.tail_means(f), self.tail_scales(f), self.tail_coeffs(f)]
         return torch.stack([p.view(b, 3, K, h, w) for p in parts], dim=1).view(b, -1, h, w)
 
-    def mixture(self, x_l: torch.Tensor) -> Mixture:
-        return Mixture.from_network(self(x_l))
+    def mixture(self, x_l: torch.Tensor, q=None) -> Mixture:
+        return Mixture.from_network(self(x_l, q))
 
     @torch.no_grad()
-    def forward_tiled(self, x_l: torch.Tensor, tile: int = 512) -> torch.Tensor:
+    def forward_tiled(self, x_l: torch.Tensor, q=None, tile: int = 512) -> torch.Tensor:
         """forward() over tiles with enough context, so memory stays bounded for any size."""
         _, _, h, w = x_l.shape
         if h <= tile and w <= tile:
-            return self(x_l)
+            return self(x_l, q)
         m = self.margin
         out = torch.empty(x_l.shape[0], 3 * PARAMS_PER_CHANNEL, h, w, device=x_l.device)
         for y0 in range(0, h, tile):
             for x0 in range(0, w, tile):
                 ya, xa = max(y0 - m, 0), max(x0 - m, 0)
                 yb, xb = min(y0 + tile + m, h), min(x0 + tile + m, w)
-                part = self(x_l[:, :, ya:yb, xa:xb])
+                part = self(x_l[:, :, ya:yb, xa:xb], q)
                 out[:, :, y0:y0 + tile, x0:x0 + tile] = part[:, :, y0 - ya:y0 - ya + tile,
                                                              x0 - xa:x0 - xa + tile]
         return out

@@ -150,3 +150,15 @@ def test_residual_stats_on_identical_pictures():
     x = np.asarray(Image.open(VECTORS / "tiny.png").convert("RGB"))
     s = prep.residual_stats(x, x)
     assert s["resid_mae"] == 0 and s["resid_entropy_bpsp"] == 0 and s["psnr"] == float("inf")
+
+
+def test_embedded_output_names_are_unique():
+    names = [data._out_name(p) for p in data.EMBEDDED_PHOTOS]
+    assert len(names) == len(set(names))
+
+
+def test_photo_inside_a_qt_resource_is_verified():
+    """gcompris keeps its photos in .rcc containers: read one, checked against the recipe."""
+    rgb = data.source_photo("gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_farm_animals.rcc!"
+                            "gcompris/src/activities/explore_farm_animals/resource/animals/cat.webp")
+    assert rgb.shape == (768, 1024, 3)

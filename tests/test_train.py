@@ -33,12 +33,17 @@ def test_tiny_training_run_and_resume(tiny_dataset, tmp_path):
     model = model_lib.load(out / "model.pt")
     assert model.config.name == "tiny"
 
-    # Resume: asking for more steps continues from the checkpoint instead of starting again.
+    # Resume: asking for more steps continues from the checkpoint instead of starting again, and
+    # ends with exactly the weights of a run that never stopped.
     summary = train.run("tiny", out, dataset=str(tiny_dataset), progress=False, q_min=12, q_max=13,
                         steps=9)
     assert summary["steps"] == 9
     rows = list(csv.DictReader(open(out / "log.csv")))
     assert [int(r["step"]) for r in rows] == [3, 6, 9]
+    straight = tmp_path / "straight"
+    train.run("tiny", straight, dataset=str(tiny_dataset), progress=False, q_min=12, q_max=13, steps=9)
+    assert (model_lib.weights_id(model_lib.load(straight / "model.pt"))
+            == model_lib.weights_id(model_lib.load(out / "model.pt")))
 
 
 def test_loss_goes_down_on_one_batch(tiny_dataset, tmp_path):
@@ -48,13 +53,14 @@ def test_loss_goes_down_on_one_batch(tiny_dataset, tmp_path):
     prepared = tmp_path / "prep"
     prep.prep(tiny_dataset / "train", prepared, qs=[12], workers=1, progress=False)
     pairs = train.PairSet(tiny_dataset / "train", prepared, [12])
-    x, x_l = pairs.batch(np.random.default_rng(0), 2, 32)
+    x, x_l, q = pairs.batch(np.random.default_rng(0), 2, 32)
+    assert q.tolist() == [12, 12]
     torch.manual_seed(0)
     net = model_lib.ResidualModel(model_lib.CONFIGS["tiny"])
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
     losses = []
     for _ in range(40):
-        loss = mixture.bits_per_subpixel(net.mixture(x_l), x, x_l)
+        loss = mixture.bits_per_subpixel(net.mixture(x_l, q), x, x_l)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -65,3 +71,21 @@ def test_loss_goes_down_on_one_batch(tiny_dataset, tmp_path):
 def test_pick_device():
     assert train.pick_device("cpu").type == "cpu"
     assert train.pick_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_q_conditioning():
+    """Models that see Q need it and use it; models without the Q plane ignore it."""
+    torch.manual_seed(0)
+    net = model_lib.ResidualModel(model_lib.CONFIGS["tiny"]).eval()
+    x_l = torch.rand(2, 3, 24, 20) * 255
+    with pytest.raises(ValueError, match="pass the BPG quantizer"):
+        net(x_l)
+    with torch.no_grad():
+        a, b = net(x_l, 11), net(x_l, 17)
+        both = net(x_l, torch.tensor([11.0, 17.0]))
+    assert not torch.equal(a, b)
+    assert torch.allclose(both[0], a[0]) and torch.allclose(both[1], b[1])
+    plain = model_lib.ResidualModel(model_lib.ModelConfig("old", 16, 8, 1, False)).eval()
+    assert plain.head.in_channels == 3
+    with torch.no_grad():
+        assert torch.equal(plain(x_l), plain(x_l, 14))

@@ -1,0 +1,92 @@
+"""How many bits BPG's residual needs at best, per picture: empirical entropies next to WebP-LL.
+
+For each validation photo and Q this prints the BPG bits plus the empirical (per-picture,
+histogram) entropy of the residual r = x - x_l under three contexts a coder could use:
+  h0    r alone, per channel                            (a zeroth-order coder)
+  hch   R, then G given r_R, then B given r_R, r_G      (RC's channel dependence, exactly)
+  hctx  hch plus the local activity of x_l, 8 classes   (a crude version of what RC's CNN sees)
+  hsp   hch plus the left and upper residuals           (spatial context: NOT in RC's model)
+These are fitted to each picture (so slightly optimistic: no model cost) and need no training; a
+CNN can beat them only by finding structure in x_l that a histogram over these contexts misses.
+
+    python bench/residual_entropy.py [--qs 12 14 17] [--limit N]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def conditional_entropy(target: np.ndarray, *context: np.ndarray) -> float:
+    """Empirical H(target | context) in bits per sample, from joint histograms."""
+    def entropy(*cols):
+        key = np.zeros(target.size, np.int64)
+        for c in cols:  # values are within -512..511: 10 bits per column in one integer key
+            key = key * 1024 + (c.ravel().astype(np.int64) + 512)
+        counts = np.unique(key, return_counts=True)[1]
+        p = counts / counts.sum()
+        return float(-(p * np.log2(p)).sum())
+
+    return entropy(*context, target) - (entropy(*context) if context else 0.0)
+
+
+def activity_classes(x_l: np.ndarray, classes: int = 8) -> np.ndarray:
+    """Local activity of x_l (|Laplacian| of its luma summed over 3x3), in equal-count classes."""
+    y = x_l.astype(np.float64).mean(axis=2)
+    p = np.pad(y, 1, mode="edge")
+    lap = np.abs(4 * y - p[:-2, 1:-1] - p[2:, 1:-1] - p[1:-1, :-2] - p[1:-1, 2:])
+    q = np.pad(lap, 1, mode="edge")
+    act = sum(q[i:i + y.shape[0], j:j + y.shape[1]] for i in range(3) for j in range(3))
+    edges = np.quantile(act, np.linspace(0, 1, classes + 1)[1:-1])
+    return np.digitize(act, edges)
+
+
+def residual_entropies(x: np.ndarray, x_l: np.ndarray) -> dict:
+    r = x.astype(np.int16) - x_l.astype(np.int16)
+    R, G, B = r[1:, 1:, 0], r[1:, 1:, 1], r[1:, 1:, 2]
+    act = activity_classes(x_l)[1:, 1:]
+    near = lambda c: (np.clip(r[1:, :-1, c], -3, 3), np.clip(r[:-1, 1:, c], -3, 3))  # noqa: E731
+    ch = lambda *ctx: (conditional_entropy(R, *ctx) + conditional_entropy(G, R, *ctx)  # noqa: E731
+                       + conditional_entropy(B, R, G, *ctx)) / 3
+    return {
+        "h0": sum(conditional_entropy(c) for c in (R, G, B)) / 3,
+        "hch": ch(),
+        "hctx": ch(act),
+        "hsp": (conditional_entropy(R, *near(0)) + conditional_entropy(G, R, *near(1))
+                + conditional_entropy(B, R, G, *near(2))) / 3,
+    }
+
+
+def main() -> int:
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    from rclib import baselines, bpg, data
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--qs", type=int, nargs="+", default=[12, 14, 17])
+    ap.add_argument("--limit", type=int, default=None)
+    args = ap.parse_args()
+    photos = data.list_images(data.prepare_embedded(progress=False) / "val")[:args.limit]
+    rows = []
+    for path in tqdm(photos, desc="photos"):
+        x = data.load_rgb(path)
+        webp = baselines.run("WebP-LL", x).bpsp
+        for q in args.qs:
+            blob = bpg.encode(x, q)
+            rows.append({"image": path.stem, "q": q, "webp": webp, "bpg": 8 * len(blob) / x.size,
+                         **residual_entropies(x, bpg.decode(blob))})
+    table = pd.DataFrame(rows)
+    for h in ("h0", "hch", "hctx", "hsp"):
+        table[f"bpg+{h}"] = table.bpg + table[h]
+    pd.set_option("display.width", 200)
+    print("mean over the photos (bpsp):")
+    print(table.groupby("q").mean(numeric_only=True).round(3).to_string())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
