@@ -157,8 +157,12 @@ def test_embedded_output_names_are_unique():
     assert len(names) == len(set(names))
 
 
-def test_photo_inside_a_qt_resource_is_verified():
-    """gcompris keeps its photos in .rcc containers: read one, checked against the recipe."""
-    rgb = data.source_photo("gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_farm_animals.rcc!"
-                            "gcompris/src/activities/explore_farm_animals/resource/animals/cat.webp")
-    assert rgb.shape == (768, 1024, 3)
+
+def test_photos_left_by_an_older_recipe_are_removed(tmp_path):
+    root = tmp_path / "emb"
+    (root / "train").mkdir(parents=True)
+    stale = root / "train" / "gone-package__old.png"
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(stale)
+    data.prepare_embedded(root, limit=1, progress=False)
+    assert not stale.exists()
+    assert len(list((root / "train").glob("*.png"))) == 1
