@@ -31,7 +31,7 @@ from .mixture import Mixture
 
 WINDOW = 16                 # symbols evaluated per subpixel around the predicted centre
 WINDOWS = (16, 32)          # windows a file may use (32: files written by rclib <= 0.1)
-_BLOCK = 4096               # subpixels per float evaluation (keeps temporaries in cache)
+_BLOCK = 1024               # subpixels per float evaluation; part of the format (see above)
 PRECISION = 16
 
 
