@@ -60,3 +60,22 @@ def test_notebooks_have_a_parameters_cell():
         cells = json.loads(nb.read_text())["cells"]
         tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
         assert len(tagged) == 1, nb.name
+
+
+def test_residual_entropy_benchmark_measures_entropy():
+    """bench/residual_entropy.py's conditional entropies, on laws whose entropy is known."""
+    import importlib.util
+
+    import numpy as np
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "residual_entropy.py"
+    spec = importlib.util.spec_from_file_location("residual_entropy", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rng = np.random.default_rng(0)
+    x = rng.integers(-2, 2, 200_000)                  # uniform over 4 values: 2 bits
+    noise = rng.integers(0, 2, x.size)                # 1 bit
+    assert abs(bench.conditional_entropy(x) - 2) < 1e-3
+    assert bench.conditional_entropy(x, x) == 0
+    assert abs(bench.conditional_entropy(x + noise, x) - 1) < 1e-3
+    assert abs(bench.conditional_entropy(-255 + 0 * x, x)) < 1e-12
