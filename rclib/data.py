@@ -8,6 +8,7 @@ longer side lands in 512..1024 px), stored as PNG, split by source package.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import eet
 from .errors import InputError, RclibError
 
 # (split, Debian package, path inside the package, SHA-256 of that file); judged by eye once:
@@ -39,6 +41,37 @@ EMBEDDED_PHOTOS = [
     ("val", "lxqt-themes", "usr/share/lxqt/wallpapers/fog.jpg", "a8235344ee6b5ab1b6de3ccef731bcc0e6509cf33ce832db87eae1eb75987083"),
     ("val", "lxqt-themes", "usr/share/lxqt/wallpapers/this-is-not-windows.jpg", "2d885e0438c0ab244f818d33d8f745a1cc486558462faf9bf3948675c68ac227"),
     ("val", "libjxl-testdata", "usr/share/libjxl-testdata/jxl/flower/flower.png", "06fe0af7a5c790d2932a40e2d76b0d91aa6e73f3e55cc3f97ea6afae0133c2e7"),
+    # enlightenment-data: the 14 nature photos (3840x2160 JPEG q~99, 4:4:4), each the largest of
+    # the sizes in its Eet container; its art wallpapers (Dunes, Flat-*, Squiggle*, Paper-Flower,
+    # Sunset-Hills) are left out.  "a.edj!b" is entry b of Eet file a; the digest is the entry's.
+    ("val", "enlightenment-data", "usr/share/enlightenment/data/backgrounds/Bamboo.edj!edje/images/0",
+     "d8d003f6ebb4437bac4a579eadef7fdf4aae0144e443edd444c8af61bff17809"),
+    ("val", "enlightenment-data", "usr/share/enlightenment/data/backgrounds/Foggy-Trees.edj!edje/images/0",
+     "6a1934df4d3d0d4cfc654bb125a9322b49188dabc519dd918a9fa71ef5c6ee0c"),
+    ("val", "enlightenment-data", "usr/share/enlightenment/data/backgrounds/God-Rays.edj!edje/images/0",
+     "cb871506ee3d339d26bf382c5c9e98f1fa749bd99d7e5b6cb3a4cb849d50354d"),
+    ("val", "enlightenment-data", "usr/share/enlightenment/data/backgrounds/Green-Maple.edj!edje/images/0",
+     "4db2abb44fb3dec55f18fc4e4eb0f72e4af9fe7af9cce1d5573f926e49811b0e"),
+    ("val", "enlightenment-data", "usr/share/enlightenment/data/backgrounds/Lichen-Branches.edj!edje/images/0",
+     "08c9e543b99ec73ff73203bcfc5b8c3f9f0ec9c3aa2e8e94fdb2a640e5f6179a"),
+    ("val", "enlightenment-data", "usr/share/enlightenment/data/backgrounds/Mountain.edj!edje/images/0",
+     "dcbef7e92cc196474f3b4eabf80b45a4dab0bdf8066deaf9ef565048bb72f8bb"),
+    ("val", "enlightenment-data", "usr/share/enlightenment/data/backgrounds/Peaks.edj!edje/images/0",
+     "4fea206973cdc79c91fa8045eb9201696f91f627c1b6760da0bed766e0a85549"),
+    ("val", "enlightenment-data", "usr/share/enlightenment/data/backgrounds/Red-Maple.edj!edje/images/0",
+     "bb6097ffef927fb219f7225da09df55ce2110a8c2b636d6e387802b9c1bf567e"),
+    ("val", "enlightenment-data", "usr/share/enlightenment/data/backgrounds/Sea-of-Lanterns.edj!edje/images/0",
+     "e1a4db127d62346f2e7930abb5770caebe7ce6257afa7bc842a1e79a8dac4fe4"),
+    ("val", "enlightenment-data", "usr/share/enlightenment/data/backgrounds/Snow-Trees.edj!edje/images/0",
+     "3671426df1713ecd0165679ca5023eb5ad631d0c5a1b58386722cb020dc6f3cb"),
+    ("val", "enlightenment-data", "usr/share/enlightenment/data/backgrounds/Spruce-Needles.edj!edje/images/0",
+     "fa3f06176b8c1ffc57964912c1faf512c845278f6d95addf6e4f0f56ef643d7e"),
+    ("val", "enlightenment-data", "usr/share/enlightenment/data/backgrounds/Sunset-Clouds.edj!edje/images/0",
+     "c99581ba894a81cc0169cc2b2656f80d0f7884787368ff21a15ac539af0ffd08"),
+    ("val", "enlightenment-data", "usr/share/enlightenment/data/backgrounds/White-Flower.edj!edje/images/0",
+     "a55797bf0a107c1f64725ec3a6d5cefcd617730831ec230bf16398e0a7100c46"),
+    ("val", "enlightenment-data", "usr/share/enlightenment/data/backgrounds/Yellow-Flower.edj!edje/images/0",
+     "00b486e183927954465f42122b9462bcfebc0474d10ab790323d0e1cfe10fd9c"),
     ("train", "lomiri-wallpapers-16.04", "usr/share/backgrounds/Bridge_by_Sander_Klootwijk.jpg", "bd86b081f9975e2b83527f71e49b9271a8ab40885428395969d9f7d834d7f050"),
     ("train", "lomiri-wallpapers-16.04", "usr/share/backgrounds/Dragonfly_by_Bolly.jpg", "af5af17841009732def24b09bb1e669a1b09d2b4bdeee7812c371101c30d2bb3"),
     ("train", "lomiri-wallpapers-16.04", "usr/share/backgrounds/Picture_0B_by_freespace.jpg", "c8c0ab18e48d9e0419fe42881112137f3afafc27dfddc29ec3a6d54c56d225ad"),
@@ -118,8 +151,9 @@ def list_images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def load_rgb(path: Path) -> np.ndarray:
-    """Read a picture as uint8 (H, W, 3) for datasets (lossy inputs and opaque alpha allowed)."""
+def load_rgb(path) -> np.ndarray:
+    """Read a picture (a path or a binary file) as uint8 (H, W, 3) for datasets (lossy inputs and
+    opaque alpha allowed)."""
     from PIL import Image
 
     with Image.open(path) as im:
@@ -169,10 +203,25 @@ def source_photo(package: str, inner: str) -> np.ndarray:
     deb = _download_debs([package], cache_dir() / "debs")[package]
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(["dpkg-deb", "-x", str(deb), tmp], check=True)
-        src = Path(tmp) / inner
-        if sha256_file(src) != entry[3]:
-            raise DatasetError(f"{package}:{inner} differs from the recipe (SHA-256 mismatch)")
-        return load_rgb(src)
+        return load_rgb(io.BytesIO(_read_source(Path(tmp), entry)))
+
+
+def _read_source(extracted: Path, photo: tuple) -> bytes:
+    """The verified bytes of one listed source file ("file!entry" for an Eet member)."""
+    _, pkg, inner, digest = photo
+    outer, _, member = inner.partition("!")
+    path = extracted / outer
+    if not path.exists():
+        raise DatasetError(f"{pkg} no longer contains {outer}; the recipe needs updating")
+    raw = path.read_bytes()
+    if member:
+        try:
+            raw = eet.read(raw, member)
+        except eet.EetError as exc:
+            raise DatasetError(f"{pkg}:{outer}: {exc}; the recipe needs updating") from None
+    if hashlib.sha256(raw).hexdigest() != digest:
+        raise DatasetError(f"{pkg}:{inner} differs from the recipe (SHA-256 mismatch)")
+    return raw
 
 
 def prepare_embedded(root: Path | None = None, seed: int = 0, limit: int | None = None,
@@ -195,14 +244,11 @@ def prepare_embedded(root: Path | None = None, seed: int = 0, limit: int | None 
                 extracted = Path(tmp) / pkg
                 if not extracted.exists():
                     subprocess.run(["dpkg-deb", "-x", str(debs[pkg]), str(extracted)], check=True)
-                src = extracted / inner
-                if not src.exists():
-                    raise DatasetError(f"{pkg} no longer contains {inner}; the recipe needs updating")
-                if sha256_file(src) != digest:
-                    raise DatasetError(f"{pkg}:{inner} differs from the recipe (SHA-256 mismatch)")
-                out = root / split / _out_name((split, pkg, inner, digest))
+                photo = (split, pkg, inner, digest)
+                rgb = load_rgb(io.BytesIO(_read_source(extracted, photo)))
+                out = root / split / _out_name(photo)
                 out.parent.mkdir(parents=True, exist_ok=True)
-                small = _downscale(load_rgb(src), f"{pkg}/{inner}", seed)
+                small = _downscale(rgb, f"{pkg}/{inner}", seed)
                 tmp_out = out.with_suffix(".tmp.png")
                 Image.fromarray(small).save(tmp_out)
                 os.replace(tmp_out, out)
@@ -232,7 +278,8 @@ def _select(limit: int | None) -> list[tuple]:
 
 def _out_name(photo: tuple) -> str:
     _, pkg, inner, _ = photo
-    stem = Path(inner).stem if not inner.endswith("/2560x1600.jpg") else Path(inner).parts[-4]
+    outer = inner.partition("!")[0]  # an Eet container is named after its one picture
+    stem = Path(outer).stem if not outer.endswith("/2560x1600.jpg") else Path(outer).parts[-4]
     return f"{pkg}__{stem}.png"
 
 

@@ -79,3 +79,25 @@ def test_residual_entropy_benchmark_measures_entropy():
     assert bench.conditional_entropy(x, x) == 0
     assert abs(bench.conditional_entropy(x + noise, x) - 1) < 1e-3
     assert abs(bench.conditional_entropy(-255 + 0 * x, x)) < 1e-12
+
+
+def test_val_ceiling_counts_channel_context_bits():
+    """bench/val_ceiling.py: G and B equal to R cost nothing once R is known."""
+    import importlib.util
+    import sys
+
+    import numpy as np
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "val_ceiling.py"
+    spec = importlib.util.spec_from_file_location("val_ceiling", path)
+    bench = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(bench)
+    finally:
+        sys.path.remove(str(path.parent))
+    rng = np.random.default_rng(1)
+    x_l = rng.integers(10, 240, (300, 400, 1)).repeat(3, axis=2).astype(np.uint8)
+    r = rng.integers(-2, 2, (300, 400, 1)).repeat(3, axis=2)     # 2 bits for R, then G = B = R
+    x = (x_l + r).astype(np.uint8)
+    assert abs(bench.channel_context_bits(x, x_l) / (300 * 400) - 2) < 1e-3
