@@ -298,6 +298,18 @@ def _write_manifest(root: Path, photos: list[tuple]) -> None:
     pd.DataFrame(rows).to_csv(root / "manifest.csv", index=False)
 
 
+def split_digest(split: str, root: Path | None = None) -> tuple[int, str]:
+    """(photos, SHA-256) of one split of the prepared embedded set: its PNG names and digests from
+    the manifest, so a record of what a model was trained on survives changes to the other split."""
+    import pandas as pd
+
+    root = Path(root) if root else cache_dir() / "embedded"
+    rows = pd.read_csv(root / "manifest.csv")
+    rows = rows[rows.split == split].sort_values("file")
+    lines = "".join(f"{f} {d}\n" for f, d in zip(rows.file, rows.png_sha256))
+    return len(rows), hashlib.sha256(lines.encode()).hexdigest()
+
+
 # ----------------------------------------------------------------------------- paper sets
 def fetch_archive(name: str, url: str, sha256: str | None = None, root: Path | None = None,
                   progress: bool = True) -> Path:

@@ -233,7 +233,7 @@ def _subset(folder: Path, limit: int, dest: Path) -> Path:
 def ship(run_dir: Path, dest: Path, command: str, dataset: str = "embedded") -> dict:
     """Copy a finished run's model.pt to `dest` with a JSON beside it saying how it was made.
 
-    The JSON records the configurations, the training set (the embedded set's manifest digest),
+    The JSON records the configurations, the training set (data.split_digest of its split),
     steps, validation bpsp, the weights' identifier and the command that reproduces it.
     """
     import json
@@ -244,9 +244,10 @@ def ship(run_dir: Path, dest: Path, command: str, dataset: str = "embedded") -> 
     run_dir, dest = Path(run_dir), Path(dest)
     info = json.loads((run_dir / "model.json").read_text())
     if dataset == "embedded":
-        manifest = data.cache_dir() / "embedded" / "manifest.csv"
+        photos, digest = data.split_digest("train")
         info["training_set"] = {"name": "embedded (rclib.data.EMBEDDED_PHOTOS), train split",
-                                "manifest_sha256": data.sha256_file(manifest) if manifest.exists() else None}
+                                "photos": photos, "sha256": digest}
+        info["val_photos"] = data.split_digest("val")[0]
     else:
         info["training_set"] = {"name": dataset}
     info["command"] = command

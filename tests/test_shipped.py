@@ -22,6 +22,14 @@ def test_shipped_weights_and_their_record():
     assert clf.qs == classifier.QS
 
 
+def test_shipped_weights_record_the_training_split_they_were_trained_on():
+    data.resolve("embedded", "train")
+    info = json.loads(model_lib.DEFAULT_WEIGHTS.with_suffix(".json").read_text())
+    photos, digest = data.split_digest("train")
+    assert info["training_set"] == {"name": "embedded (rclib.data.EMBEDDED_PHOTOS), train split",
+                                    "photos": photos, "sha256": digest}
+
+
 @pytest.mark.slow
 def test_validation_photos_round_trip_with_shipped_weights():
     folder = data.resolve("embedded", "val")
