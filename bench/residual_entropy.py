@@ -44,17 +44,21 @@ def activity_classes(x_l: np.ndarray, classes: int = 8) -> np.ndarray:
     return np.digitize(act, edges)
 
 
+def channel_entropy(R: np.ndarray, G: np.ndarray, B: np.ndarray, *context: np.ndarray) -> float:
+    """Bits per subpixel of R, then G given R, then B given R and G (RC's order), given `context`."""
+    return (conditional_entropy(R, *context) + conditional_entropy(G, R, *context)
+            + conditional_entropy(B, R, G, *context)) / 3
+
+
 def residual_entropies(x: np.ndarray, x_l: np.ndarray) -> dict:
     r = x.astype(np.int16) - x_l.astype(np.int16)
     R, G, B = r[1:, 1:, 0], r[1:, 1:, 1], r[1:, 1:, 2]
     act = activity_classes(x_l)[1:, 1:]
     near = lambda c: (np.clip(r[1:, :-1, c], -3, 3), np.clip(r[:-1, 1:, c], -3, 3))  # noqa: E731
-    ch = lambda *ctx: (conditional_entropy(R, *ctx) + conditional_entropy(G, R, *ctx)  # noqa: E731
-                       + conditional_entropy(B, R, G, *ctx)) / 3
     return {
         "h0": sum(conditional_entropy(c) for c in (R, G, B)) / 3,
-        "hch": ch(),
-        "hctx": ch(act),
+        "hch": channel_entropy(R, G, B),
+        "hctx": channel_entropy(R, G, B, act),
         "hsp": (conditional_entropy(R, *near(0)) + conditional_entropy(G, R, *near(1))
                 + conditional_entropy(B, R, G, *near(2))) / 3,
     }

@@ -19,14 +19,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from residual_entropy import conditional_entropy  # noqa: E402
+from residual_entropy import channel_entropy  # noqa: E402
 
 
 def channel_context_bits(x: np.ndarray, x_l: np.ndarray) -> float:
     """Empirical bits of the residual: R, then G given r_R, then B given r_R and r_G (all subpixels)."""
     r = x.astype(np.int16) - x_l.astype(np.int16)
-    R, G, B = (r[..., c].ravel() for c in range(3))
-    return R.size * (conditional_entropy(R) + conditional_entropy(G, R) + conditional_entropy(B, R, G))
+    return r.size * channel_entropy(*(r[..., c].ravel() for c in range(3)))
 
 
 def main() -> int:

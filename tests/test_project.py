@@ -62,16 +62,27 @@ def test_notebooks_have_a_parameters_cell():
         assert len(tagged) == 1, nb.name
 
 
+def _bench_script(name: str):
+    """Import bench/<name>.py (a script, not a package module) with bench/ on the path."""
+    import importlib.util
+    import sys
+
+    path = ROOT / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(path.parent))
+    return module
+
+
 def test_residual_entropy_benchmark_measures_entropy():
     """bench/residual_entropy.py's conditional entropies, on laws whose entropy is known."""
-    import importlib.util
-
     import numpy as np
 
-    path = Path(__file__).resolve().parent.parent / "bench" / "residual_entropy.py"
-    spec = importlib.util.spec_from_file_location("residual_entropy", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _bench_script("residual_entropy")
     rng = np.random.default_rng(0)
     x = rng.integers(-2, 2, 200_000)                  # uniform over 4 values: 2 bits
     noise = rng.integers(0, 2, x.size)                # 1 bit
@@ -83,19 +94,9 @@ def test_residual_entropy_benchmark_measures_entropy():
 
 def test_val_ceiling_counts_channel_context_bits():
     """bench/val_ceiling.py: G and B equal to R cost nothing once R is known."""
-    import importlib.util
-    import sys
-
     import numpy as np
 
-    path = Path(__file__).resolve().parent.parent / "bench" / "val_ceiling.py"
-    spec = importlib.util.spec_from_file_location("val_ceiling", path)
-    bench = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(path.parent))
-    try:
-        spec.loader.exec_module(bench)
-    finally:
-        sys.path.remove(str(path.parent))
+    bench = _bench_script("val_ceiling")
     rng = np.random.default_rng(1)
     x_l = rng.integers(10, 240, (300, 400, 1)).repeat(3, axis=2).astype(np.uint8)
     r = rng.integers(-2, 2, (300, 400, 1)).repeat(3, axis=2)     # 2 bits for R, then G = B = R
