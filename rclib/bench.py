@@ -114,7 +114,7 @@ def forward_speed(model=None, size: int = 1024, repeats: int = 2) -> float:
 
     model = (model or codec.default_model()).eval().cpu()
     x_l = torch.rand(1, 3, size, size) * 255
-    spans = codec._strips(size, codec.strip_rows(size, size))
+    spans = codec.strip_spans(size, size)
     best = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()

@@ -67,12 +67,21 @@ def strip_rows(width: int, height: int) -> int:
     """Rows per strip: a multiple of 32, at most 256 and about STRIP_PIXELS per strip, with the
     strips as even as the multiple allows (so coding threads finish together)."""
     most = int(min(256, max(32, (STRIP_PIXELS // max(width, 1)) // 32 * 32)))
-    count = -(-height // most)
-    return -(-(-(-height // count)) // 32) * 32
+    count = _ceil_div(height, most)
+    return _ceil_div(_ceil_div(height, count), 32) * 32
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
 
 
 def _strips(height: int, rows: int):
     return [(y, min(y + rows, height)) for y in range(0, height, rows)]
+
+
+def strip_spans(width: int, height: int) -> list[tuple[int, int]]:
+    """The (y0, y1) row spans compress() codes a width x height picture in."""
+    return _strips(height, strip_rows(width, height))
 
 
 def pack_header(h: Header) -> bytes:
@@ -301,7 +310,7 @@ def residual_bit_map(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=None, t
             mix = _strip_mixture(model, x_l, q, y0, y1).with_tau(t)
             return bit_map(mix, x[:, :, y0:y1], x_l[:, :, y0:y1])[0].permute(1, 2, 0).numpy()
 
-    return np.concatenate(entropy.parallel_map(bits, _strips(x.shape[2], strip_rows(x.shape[3], x.shape[2]))))
+    return np.concatenate(entropy.parallel_map(bits, strip_spans(x.shape[3], x.shape[2])))
 
 
 def estimate_residual_bits(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=None) -> float:
