@@ -18,6 +18,7 @@ import numpy as np
 
 from . import colour, hevc
 from .errors import FormatError, InputError
+from .limits import check_pixels
 
 MAGIC = b"\x42\x50\x47\xfb"
 FORMAT_GRAY, FORMAT_420, FORMAT_422, FORMAT_444 = 0, 1, 2, 3
@@ -107,6 +108,7 @@ def parse(data: bytes) -> BPGFile:
     height, pos = _read_ue7(data, pos)
     if width == 0 or height == 0:
         raise FormatError("BPG picture of size zero")
+    check_pixels(width, height, "BPG file")
     picture_len, pos = _read_ue7(data, pos)
     if has_ext:
         ext_len, pos = _read_ue7(data, pos)

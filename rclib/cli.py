@@ -197,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--limit", type=int, default=None)
     f.set_defaults(func=_fetch)
     t = sub.add_parser("train", help="train the residual model (resumes from OUT/checkpoint.pt)")
-    t.add_argument("--profile", default="cpu", choices=["cpu", "paper", "tiny"])
+    t.add_argument("--profile", default="cpu", choices=["cpu", "cpu-short", "paper", "tiny"])
     t.add_argument("--out", required=True, help="folder for checkpoint.pt, log.csv, model.pt")
     t.add_argument("--dataset", default="embedded", help="'embedded' or a folder with train/ and val/")
     t.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
@@ -225,6 +225,14 @@ def main(argv: list[str] | None = None) -> int:
         args.func(args)
     except RclibError as exc:
         print(f"rclib: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # output folder read-only, output is a folder, parent is a file ...
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"rclib: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print("rclib: error: out of memory (try a smaller picture, or lower RCLIB_MAX_PIXELS)",
+              file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("rclib: interrupted", file=sys.stderr)

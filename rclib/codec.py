@@ -32,6 +32,7 @@ import torch
 
 from . import bpg, entropy, model as model_lib
 from .errors import FormatError, InputError, RclibError
+from .limits import check_pixels
 from .mixture import Mixture
 
 MAGIC = b"\x89RC\n"
@@ -120,9 +121,12 @@ def unpack_header(data: bytes) -> tuple[Header, int]:
         tau = np.array(_TAU.unpack_from(data, _FIXED.size), dtype=np.float32).reshape(3, -1)
         if not (np.isfinite(tau).all() and (tau > 0).all()):
             raise FormatError("corrupt .rc file (invalid tau)")
-    lengths = list(struct.unpack_from(f">{n}I", data, table))
-    if n != 6 * len(_strips(h, rows)):
+    if q > 51:
+        raise FormatError("corrupt .rc file (BPG quantizer out of range)")
+    check_pixels(w, h, ".rc file")
+    if n != 6 * _ceil_div(h, rows):  # arithmetic: nothing is allocated per strip before this
         raise FormatError("corrupt .rc file (stream count does not match the picture size)")
+    lengths = list(struct.unpack_from(f">{n}I", data, table))
     start = end + 4
     if start + bpg_len + sum(lengths) != len(data):
         raise FormatError("truncated or corrupt .rc file (length mismatch)")
@@ -145,6 +149,18 @@ def default_model() -> model_lib.ResidualModel:
                              "or pass a model explicitly")
         _MODEL_CACHE[path] = model_lib.load(model_lib.DEFAULT_WEIGHTS)
     return _MODEL_CACHE[path]
+
+
+def model_for_file(weights_id: bytes) -> model_lib.ResidualModel:
+    """The shipped weights a file names in its header, from the zoo (model_lib.zoo()), so files
+    written with earlier shipped weights keep decoding after the default changes."""
+    path = model_lib.zoo().get(weights_id.hex())
+    if path is None:
+        raise ModelMismatch(f"file was coded with model weights {weights_id.hex()[:12]}…, which are "
+                            "not among this rclib's weights (data/models); pass them with --model")
+    if str(path) not in _MODEL_CACHE:
+        _MODEL_CACHE[str(path)] = model_lib.load(path)
+    return _MODEL_CACHE[str(path)]
 
 
 def _weights_id(model) -> bytes:
@@ -254,7 +270,7 @@ def decompress(data: bytes, model=None) -> np.ndarray:
     """Inverse of compress; raises FormatError/ModelMismatch rather than returning wrong pixels."""
     data = bytes(data)
     header, pos = unpack_header(data)
-    model = (model or default_model()).eval().cpu()
+    model = (model or model_for_file(header.weights_id)).eval().cpu()
     if header.weights_id != _weights_id(model):
         raise ModelMismatch(f"file was coded with model weights {header.weights_id.hex()[:12]}…, "
                             f"but the loaded weights are {_weights_id(model).hex()[:12]}…")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import eet
+from . import eet, rcc
 from .errors import InputError, RclibError
 
 # (split, Debian package, path inside the package, SHA-256 of that file); judged by eye once:
@@ -113,6 +113,129 @@ EMBEDDED_PHOTOS = [
     ("train", "palapeli-data", "usr/share/palapeli/collection/european-honey-bee.jpg", "9d54ae706bddd899c91b2b801d9ca4556a5a9a399b4043f9d539df62a8cb7f27"),
     ("train", "palapeli-data", "usr/share/palapeli/collection/panther-chameleon-female.jpg", "adb9e2834a8a3db40ca3817452b956ada527085e5aa2bd604c465651a3834ae4"),
     ("train", "sddm-theme-maldives", "usr/share/sddm/themes/maldives/background.jpg", "032d28ee4f3d885e9340ae430457fd59341e9fbf8ca45502d86ad14362ffb4a0"),
+    # gcompris-qt-data: every photo of 0.3 MPix or more in the activities shared/datasets.md names
+    # (clickgame's sea* only), looked at once on contact sheets: all photographs; castleClinton
+    # left out (black and white).  Lossy WebP inside Qt resource files: "file.rcc!member".
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/clickgame.rcc!gcompris/src/activities/clickgame/resource/sea1.webp", "a3a8c196d24f6c37fc2e9bebd421ffa339485cf511fc2c3258ba9e5a17076170"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/clickgame.rcc!gcompris/src/activities/clickgame/resource/sea2.webp", "533dcc0d871a390d5ee648ce1b4cfbccb41890cc1e514e5966f3cc02550d75a4"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/clickgame.rcc!gcompris/src/activities/clickgame/resource/sea3.webp", "9c8236a6ade2a59fb05dfe03802cd9aa5d5e672c85731b136847287c33265974"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/clickgame.rcc!gcompris/src/activities/clickgame/resource/sea4.webp", "21295e109d35b0f11a9c8dd17524be6212571cb28fad56613be1f8789a261f5e"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/clickgame.rcc!gcompris/src/activities/clickgame/resource/sea5.webp", "08c6d1ae0ea47c5136137148c817472da329ca1e67063b0fb3e60190e5c55b00"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/clickgame.rcc!gcompris/src/activities/clickgame/resource/sea6.webp", "42f7a4152c54f8bf065e8ad182472729a5374a6860c573a4de1ea0987e026cf3"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/alpaca.webp", "ffd29864f09bf7439144e8da04d772fb455cfe9891d50e60ae70b99a16e42d5e"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/bee.webp", "810de9fea0499e4d1a7584c8b62b509ef1c404d9bec3094d53aeb8a77abdc7b2"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/butterfly.webp", "e12b50bb4ee6bb36bd4e3ab428a2d1ea87d5390b5a6a4aa189b10950a1925860"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/calf.webp", "5957d392349d9016e0b6a2ca900ebd12a6a6eed6b21a1fb69111d1fabbca3973"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/camels.webp", "df4da85790b8a403f5095e796d042f28f8386831a4970ab4b3035746ae038edc"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/caterpillar.webp", "1aca9fcc5a0e3e9f2b2bc7d0f231e509f935dd8207b064e7c1810e0466e9403a"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/chamaeleon.webp", "8a338c7df32949c5a5e1fef4b901d554b1c1af71c6a5bd81882522c11e0c41e5"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/cheetah.webp", "b9d85c2e2899036e7b0caf458696586adf63d431e5034362bb48a0abd8d29149"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/crab.webp", "822be2d08adc89a71e6eeff1500eea684c6f0961c98ddb1b23f0e66bbae4f987"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/dolphin.webp", "2847f84c4c9698a9b55124145dd679868da1239b0f174db8f2c83e173cbb9d8c"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/flying_fox.webp", "076622230f0634c0ef952f8f197280262db2355205c22f0c8f7731a13557c54a"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/gibbon.webp", "a7b242c4b014e7e37f2f3fac95c841c49e2dea5d5aa886e2ab4758e0372af9f8"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/giraffe.webp", "c39106edc785a65bf0eee10bf039375b2fc3f72b405d76fec392a1a40b39d4f0"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/goat.webp", "acba63337c11582a5cc3fd97573e4fefd353da82e63a06f1947cdbb11f49b7bd"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/gorilla.webp", "5ce6131ce966f585b263e2f04cbd504dd7366f99885ca3cbef12aa25d559b5d4"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/gosling.webp", "dab7bc930f6fe4f7a32db0b8f1bd86d905db50d8aa2e646522c428c731a80853"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/heron.webp", "63006dabe8b74b826eba8d8d80c4330ff38f57fd3e1010254f4644d830c48067"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/horse.webp", "15b49393342bf7de3fef6c1bb083cc7b643fa90b5b46e1a344833eb1d515a795"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/kingfisher.webp", "b637658d7e0f8f555b5683a8c912646d57ba37be6ba9684df893a1d07ee9e637"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/kitten.webp", "c6f3a52585a3d6179c78e15375a9d9b11f37bfd0ac33b477f3b67cda06c59727"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/long_nosed_monkey.webp", "7dcb1048527339524e6decd296d4bf8c22d74415fe5d6fcaa3354ae17530bf86"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/macaque.webp", "3a97a3c854c6d93cc67cc608e569ed0e6157f22cd5dd7e118fb0a42641eeada8"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/meerkats.webp", "459198d83393a1835c76861d901144d209a0bead29f4b9d2ef5b472eeab01fdd"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/northern_harrier.webp", "e2b2f388dc6f92ce2ea0f40f2d8d2d1ec6e8a135d05986cae67a7d0330c1ac26"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/nubian_ibex.webp", "5268033ecc366dbcf949a06e62361785a7be788dfa2b1ad343e7ded8104cfaf2"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/penguin.webp", "1c8be6df0a6ff161ad49a789b5699f842b18f5dc93bf6b66fd5f1342266643b2"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/pika.webp", "1c8a4014d079380622c55d15afe6cad5bb53c42b09eb5b4e7bec8f127fdd063f"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/red_panda.webp", "ec755f7b9d8953037161a7cf4f01270fdc92382913b33d987ceb27c1dfa6ded1"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/rhinoceros.webp", "250140eb6d3a0af11b87c084ce18a6c41a8ed679c97ef758b58ba54e04b11f9c"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/spoonbills.webp", "f67d7d04bf3ba2270953db11be657fc3fc7292d4d070891f5164fef5b1665f96"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/squirrel.webp", "56bdd761a41440bdd47eae4aa75b1703f9d24c5d09c8352f9b462deaa6b9b96f"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/swans.webp", "5fe69699bf37d702c3ca9b2b76c727aff717494ba368272952e05ac233028eda"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/erase.rcc!gcompris/src/activities/erase/resource/toucan.webp", "977b0ff4277075a4ef79e0c335276fd5a2ae68f8bf366503fd33203c49f82b04"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_farm_animals.rcc!gcompris/src/activities/explore_farm_animals/resource/animals/cat.webp", "ab7c3e1b04e80bc567b00dba49946918b5a38be1f37618f0d2b4887ef5792770"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_farm_animals.rcc!gcompris/src/activities/explore_farm_animals/resource/animals/chicken.webp", "30a07d3c7dfc191ff4d160826ad14babb4cfb9cb47b15ec8a098857f135bfcd4"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_farm_animals.rcc!gcompris/src/activities/explore_farm_animals/resource/animals/cow.webp", "db359136be5ef7c435a2521e7f782a7f13ab48634f8a955864b1557ca21926db"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_farm_animals.rcc!gcompris/src/activities/explore_farm_animals/resource/animals/dog.webp", "5e9d9544495740101e4cfff817d986b683731112b2cf17fde2e4c2a26c3c5314"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_farm_animals.rcc!gcompris/src/activities/explore_farm_animals/resource/animals/duck.webp", "fa4572f2022a3aded4b627b9234fb8abf1658d125b267dc8d28cb1a8213c3b60"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_farm_animals.rcc!gcompris/src/activities/explore_farm_animals/resource/animals/horse.webp", "87879a9644b71713f52aadf22562f30cc3e6e25a36e07d602a90e0cf6ec888aa"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_farm_animals.rcc!gcompris/src/activities/explore_farm_animals/resource/animals/owl.webp", "e8b7d705a955799f02eb3e8ded6487991d2c5c8274fee828ac75c0b917b3e237"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_farm_animals.rcc!gcompris/src/activities/explore_farm_animals/resource/animals/pig.webp", "4f3d27d1fd3d0b3c0482d72a7b62101c133329f95427dcb3fb1319e69d53b7c8"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_farm_animals.rcc!gcompris/src/activities/explore_farm_animals/resource/animals/sheep.webp", "3bac61d5dabb709cdea2511f63bab6bfcde9736536a39f1f7510f5258a75b088"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/egypt/bentPyramid.webp", "ca717a088d790a901ffa1b03162c5cc438f99924d457f988263f158a7cc2cb38"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/egypt/greatPyramidOfGiza.webp", "f8427c09579493e7918d00134423ed40140c2f3fa09fb13341d3c1a0640fc1e9"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/egypt/meidumPyramid.webp", "694a4eaebc52849aacf802383bc5c755c0fff97b8342a4ef733c7a36c6e6aa53"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/egypt/redPyramid.webp", "7df87dfe904e18fee2062e8dba2cbfc5c7b807e27c688b271a7380000865c2cf"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/france/arlesAmphitheater.webp", "62d80a80ca5e5040bdb87c6f2fb57fa333d9b190c9a41066e4017cd4268656d9"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/france/chateaudeChambord.webp", "a96693bfff66c9a747a066b8d798aaf876427de969603c4125bf881f8af0ac2d"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/france/chateaudeChenonceau.webp", "4e414fc35ae9b4e18e3219d6278287fb720e89facd332fef9a1c4fe9c3c3adc3"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/france/citedeCarcassonne.webp", "b9de4b334e76df53df948de034f4bcc744be682a904ad7c61a9f9f7ac8de326b"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/france/eiffelTower.webp", "cf115ede228937f0dfea0ffd7efa5fa24a948f388091ce1a123e7636b25c080b"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/france/montStMichel.webp", "1c097b958c4bc0e52384e572c3e3ed70abbb54e9b4936cd0852320e1ce12561e"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/france/palaisdesPapes.webp", "fded6367850d2fafaf5ecad961ba51efbdc0c3d3171f7cc058d2ccfd2e6897e6"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/france/pontduGard.webp", "b9e560a9ae2fd919baec7f5ceb08877d57194e614481b25058693a88c232897f"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/france/reimsCathedral.webp", "720ddce0a3124d68e306008c152fb19ec2a2917b3609ba8a31607cffaf52c2d2"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/france/rocamadour.webp", "e9642c03c23004248bcdf0a364d9828625ba5ef75f82e4a10bfdf2b16bd0a18c"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/germany/aulaPalatina.webp", "5b39680425fca3ff5f56b3bd79d11683a46a009d66ef23445e165ea72524b3cb"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/germany/berlinCathedral.webp", "b552994f64727ceaa04218d6a5e7a86b08cb8b550c1eeae0b010f857286d308e"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/germany/brandenburgGate.webp", "2cb312c79a20e0cd8ed865c5b15a95af86d8d95a0ab96da8814c073857abf4bb"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/germany/neuschwansteinCastle.webp", "15ec5fcb8758d54efa65581b9682e5cc766d700f3f329d700a06d0550d2c8e03"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/germany/schwerinPalace.webp", "91be8dd19821221b2b3c30a78cb43a17d8017751a1d36acd751b1e9417acbbae"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/germany/trierImperialBaths.webp", "dd1818360d153c095e227157d128e498fe9b29437594e8e5c663184cad4120fb"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/germany/wormsCathedral.webp", "c90cdcbf981bcd5f118b553b059448db6fb0bfe801b40240e02ccd2975b92a59"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/india/ajantaCave.webp", "7dbf980b3711f7557ed4d5748e494c48f72ac34ff601cf1a46f272ff9ab20543"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/india/charminar.webp", "a657a2139787bded963966d92b4ff9825327572e5e73d4badc1ac52cc063db0f"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/india/gatewayofIndia.webp", "8d1053776a85a9703f819ae6a82f981cbfa9a8961712404afee235afd87a0e48"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/india/goldenTemple.webp", "ec52355726f8c36c78f0db526dc0fd8c823f5572a5ced04e8914a82a7b496a8c"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/india/greatStupa.webp", "3b6741152471d00646271d3a413c08af0533766f09dc87af19abb9ff71801886"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/india/hawaMahal.webp", "4edb7eed9db596bd7f3ad98eb34a82c04c32ff1d57aeec80a815c1248feb8e04"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/india/konarkSunTemple.webp", "c94ddb83bb2d878fecaf0677e8e6c1e73ede7dd39bd69f5e84d2f68e84515156"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/india/mysorePalace.webp", "a84a26be8d9447341e5235dd319acc71a49f2d91c8dd55a17a89867c64a580c0"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/india/qutubMinar.webp", "dea912cbd3950dacbba8cd810e39713525c27d54e58ce6ba7502a0f83cf24c95"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/india/rangGhar.webp", "41791947f8772c9bf483ddb13a4fa4dfbbd1eef44f29937a99eebc5361d981a2"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/india/victoriaMemorial.webp", "be7b3264cd3391e5b50714e0cec31f2e23e658498b5aba584a4b9aaf526dc51e"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/usa/cabrillo.webp", "e109eb44fd12f853a4adfa0c30ca5a6bcc03205a58c9e6802b88886751d42277"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/usa/canyondeChelly.webp", "2148fe45a54186a6e8bc4a395bbbffa0e3530e65232ceda5b841397a0d031bfb"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/usa/castillodeSanMarcos.webp", "b1d3584272eb66d8211a9cb71a3647e88597986f8020eca9691c488282ea9a88"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/usa/fortSumter.webp", "42c8376f99f770fa9daa92afb8cde44dc58dd3282b10c5ba8fabec02ea4b9643"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/usa/georgeWashingtonBirthplace.webp", "134f44b0e1c333202da337c73b6752db36fcbb5cb73e05cfcb4e5f4ff2fb4f43"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/usa/lincolnMemorial.webp", "52eab4d110bd168e644c9152a60a911cdd8ba5e3d4b661e966f256a074f66fb8"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/usa/mountRushmore.webp", "d9fec7d6ac491a64c5dab74fed447054e9d188dc9732715bef12bd63909e87c8"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/usa/navajo.webp", "fa8d36162b1380ac7998ab32d82f7b86b390cdce830acd807ef314291cc03ee5"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/usa/statueofLiberty.webp", "8eeda3c92c734520b4b7865eb04a900402a329890064058bcb4448d21669a3a8"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/wonders/chichenItza.webp", "9882593801be435822f1d948afb36b171ed7fc7a301dfa74b11df5ea9afaf681"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/wonders/christTheRedeemer.webp", "3133f2872b3d791595296fd4bf4812654326e01f5c7cd2d870765bfd6772fa2b"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/wonders/colosseum.webp", "0d38a0c2d4910f895c003825999345a86da080ff76d709bba923153cbd654945"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/wonders/greatWallofChina.webp", "546e2483d17c2b732ce375d946afba6fc612166abcd6d976217747a982b60777"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/wonders/machuPicchu.webp", "e04e163ccef6e59411dff15c3459768b2f442fe2ff5042369d9a480f1f272068"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/wonders/petra.webp", "cc782ccdd5b508299ad17402df2d0d375c26e1f9b18e4d2e6c3fd474fcaeb458"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_monuments.rcc!gcompris/src/activities/explore_monuments/resource/wonders/tajMahal.webp", "fc0d45ec5a258568858c70d2d78eb23a5eb769255d74b384f70c20422d2eb351"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_world_animals.rcc!gcompris/src/activities/explore_world_animals/resource/animals/bison.webp", "11f3b2c5b876ee083924ff3ffab233c3e1d161993605b67d4d2ab5a9f1d9cf25"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_world_animals.rcc!gcompris/src/activities/explore_world_animals/resource/animals/chameleon.webp", "f3ececf0133c1301227fdea62d74bce7bcc0d138b048714b116aa4a0744260d5"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_world_animals.rcc!gcompris/src/activities/explore_world_animals/resource/animals/crocodile.webp", "840cf54b69bf4fb9a14a99fe502e237ad36e7230c146ca884b7b0e444ec12534"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_world_animals.rcc!gcompris/src/activities/explore_world_animals/resource/animals/dragon.webp", "fc36683cc2069ac83ae84f2da61c2774149d1a1dcb99820380b724ca50d3532e"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_world_animals.rcc!gcompris/src/activities/explore_world_animals/resource/animals/giraffe.webp", "68014ed783cf6a8b8c9c4202cf2c467a34819dab08bf566e93d5fcd872e41f5c"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_world_animals.rcc!gcompris/src/activities/explore_world_animals/resource/animals/hedgehog.webp", "780aceaa624415db1f6ff304ed13e804572686316e69d21ee0e13856ef173f7e"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_world_animals.rcc!gcompris/src/activities/explore_world_animals/resource/animals/jaguar.webp", "22704727b6643480c62487ffb2d9fd618a3f499dde84b1eb789d4b0b11477e85"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_world_animals.rcc!gcompris/src/activities/explore_world_animals/resource/animals/kangaroo.webp", "683964b6f57fdced539b3da8983ef4f4c9d78a0be3e251363fc5a17d4fb4fe7e"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_world_animals.rcc!gcompris/src/activities/explore_world_animals/resource/animals/koala.webp", "77b243c27d79f3f5706497af5c1e8e9134f87d634def2b81e2074b572b575d18"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_world_animals.rcc!gcompris/src/activities/explore_world_animals/resource/animals/lemur.webp", "4fccf91dd5e6a749d9eb621f982e6a0d7072830db91ba0daabcd86b1de7a9747"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_world_animals.rcc!gcompris/src/activities/explore_world_animals/resource/animals/moose.webp", "2252a671c2e0ade9ce6ff6d41957348a81ebccfd952ba59bfddceff0b059ea48"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_world_animals.rcc!gcompris/src/activities/explore_world_animals/resource/animals/narwhal.webp", "2a94d2fc7482ca806ce60210031f167782f7407ed47cd721371355e2ab575afc"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_world_animals.rcc!gcompris/src/activities/explore_world_animals/resource/animals/panda.webp", "70ccf9a9db5008100eb6955ae25fabd4f7769427be784d627cf6315f6dfce692"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_world_animals.rcc!gcompris/src/activities/explore_world_animals/resource/animals/polar_bear.webp", "0544cef0a7d6940d3c143a04eecb7065bf9b90d7d367ad8bacbef6631b506070"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_world_animals.rcc!gcompris/src/activities/explore_world_animals/resource/animals/scarlet_macaw.webp", "8b088ed71a87e7e929cf08b49a1e1c977c47544307d348e52a0f4a85128662a0"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_world_music.rcc!gcompris/src/activities/explore_world_music/resource/music/africa.webp", "c4b27aebe08498a882efa57ebc1ac2798ae2173228656f107cd8bff6098b5acf"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_world_music.rcc!gcompris/src/activities/explore_world_music/resource/music/america.webp", "72af64588442d1e251ed33568629d35bf88b3fa348def66265320571bdda0927"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_world_music.rcc!gcompris/src/activities/explore_world_music/resource/music/australia.webp", "b7e0bc6da6f9fd8b2ae453f9a4a7021e5439bbd8944d4566b938134c0fa24951"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_world_music.rcc!gcompris/src/activities/explore_world_music/resource/music/ireland.webp", "20ef5a10a55b03632dc5fec2434c3a7814c15abbbe7489dedb4aa97ee6b111af"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_world_music.rcc!gcompris/src/activities/explore_world_music/resource/music/italy.webp", "b30a023e5d36bb053a4ee8e57bd0b4fa2042e3d0a5ab8e663a341ba6e35672ad"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_world_music.rcc!gcompris/src/activities/explore_world_music/resource/music/japan.webp", "0f0aa2d3116e01acdc693b626b1b60699124145670e624121289a7ced5020679"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_world_music.rcc!gcompris/src/activities/explore_world_music/resource/music/mexico.webp", "cd1286e5d7649bc446a47297f0127a38295e5a5f39a641b528e0c5063675c9d1"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_world_music.rcc!gcompris/src/activities/explore_world_music/resource/music/middleeast.webp", "bc847e52730f5920b6743b59c881cc16430a1d2438ceba9008a2880530f7aaf2"),
+    ("train", "gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_world_music.rcc!gcompris/src/activities/explore_world_music/resource/music/orchestra.webp", "b4a6d85a40cefbd33cc6801ffcbb3ad7026d8d79be134c753b4f12b0b862cedf"),
 ]
 
 # The paper's test sets, for users with the network.  SHA-256 values are pinned on first download
@@ -183,13 +306,17 @@ def _download_debs(packages: list[str], dest: Path) -> dict[str, Path]:
     return found
 
 
-def _downscale(rgb: np.ndarray, key: str, seed: int) -> np.ndarray:
-    """Seeded random antialiased downscale: longer side to U(512, 1024), always by >= 2x."""
+def _key_int(key: str) -> int:
+    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
+
+
+def _downscale(rgb: np.ndarray, key: str, seed: int, longer: tuple[int, int] = (512, 1024)) -> np.ndarray:
+    """Seeded random antialiased downscale: longer side to U(longer), always by >= 2x."""
     from PIL import Image
 
-    rng = np.random.default_rng([seed, int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)])
+    rng = np.random.default_rng([seed, _key_int(key)])
     h, w = rgb.shape[:2]
-    target = min(int(rng.integers(512, 1025)), max(h, w) // 2)
+    target = min(int(rng.integers(longer[0], longer[1] + 1)), max(h, w) // 2)
     scale = target / max(h, w)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     return np.asarray(Image.fromarray(rgb).resize(size, Image.LANCZOS, reducing_gap=None))
@@ -214,7 +341,15 @@ def _read_source(extracted: Path, photo: tuple) -> bytes:
     if not path.exists():
         raise DatasetError(f"{pkg} no longer contains {outer}; the recipe needs updating")
     raw = path.read_bytes()
-    if member:
+    if member and outer.endswith(".rcc"):
+        try:
+            files = rcc.read(raw)
+        except rcc.RccError as exc:
+            raise DatasetError(f"{pkg}:{outer}: {exc}; the recipe needs updating") from None
+        if member not in files:
+            raise DatasetError(f"{pkg}:{outer} no longer contains {member}; the recipe needs updating")
+        raw = files[member]
+    elif member:
         try:
             raw = eet.read(raw, member)
         except eet.EetError as exc:
@@ -224,47 +359,115 @@ def _read_source(extracted: Path, photo: tuple) -> bytes:
     return raw
 
 
+# Samples made from each source photo (shared/datasets.md's recipe plus issue #11's "more samples
+# per photo"): every photo at the recipe's downscale; training photos also at a stronger one and
+# once with synthetic sensor noise (JPEG sources have lost theirs); validation photos from clean
+# sources (PNG, enlightenment's JPEG q~99 4:4:4) also as a 768x512 crop at native resolution,
+# where real noise, grain and fine texture survive.  Variant "" is the recipe's own picture.
+TRAIN_VARIANTS = ("", "~small", "~noisy")
+VAL_VARIANTS = ("", "~native")
+NATIVE_PACKAGES = ("enlightenment-data", "libjxl-testdata")
+NATIVE_CROP = (512, 768)  # (height, width), Kodak's size
+
+
+def variants(photo: tuple) -> tuple[str, ...]:
+    """The variant suffixes prepared for one recipe entry."""
+    if photo[0] == "train":
+        return TRAIN_VARIANTS
+    return VAL_VARIANTS if photo[1] in NATIVE_PACKAGES else ("",)
+
+
 def prepare_embedded(root: Path | None = None, seed: int = 0, limit: int | None = None,
                      progress: bool = True) -> Path:
-    """Fetch, verify and downscale the embedded photo set into root/{train,val}/*.png.
+    """Fetch, verify and prepare the embedded photo set into root/{train,val}/*.png.
 
-    Returns root (default: cache_dir()/embedded).  Work already done is skipped.  `limit` keeps
-    the first N photos of each split (for fast tests).
+    Returns root (default: cache_dir()/embedded, or embedded-limitN for a limited run so the full
+    set's manifest is never rewritten by one).  Work already done is skipped.  `limit` keeps the
+    first N photos of each split (for fast tests).
     """
-    from PIL import Image
     from tqdm.auto import tqdm
 
-    root = Path(root) if root else cache_dir() / "embedded"
+    if root is None:
+        root = cache_dir() / ("embedded" if limit is None else f"embedded-limit{limit}")
+    root = Path(root)
     photos = _select(limit)
-    todo = [p for p in photos if not (root / p[0] / _out_name(p)).exists()]
+    todo = [p for p in photos if any(not (root / p[0] / _out_name(p, v)).exists() for v in variants(p))]
     if todo:
         debs = _download_debs(sorted({p[1] for p in todo}), cache_dir() / "debs")
         with tempfile.TemporaryDirectory() as tmp:
-            for split, pkg, inner, digest in tqdm(todo, desc="embedded photos", disable=not progress):
+            for photo in tqdm(todo, desc="embedded photos", disable=not progress):
+                split, pkg, inner, _ = photo
                 extracted = Path(tmp) / pkg
                 if not extracted.exists():
                     subprocess.run(["dpkg-deb", "-x", str(debs[pkg]), str(extracted)], check=True)
-                photo = (split, pkg, inner, digest)
                 rgb = load_rgb(io.BytesIO(_read_source(extracted, photo)))
-                out = root / split / _out_name(photo)
-                out.parent.mkdir(parents=True, exist_ok=True)
-                small = _downscale(rgb, f"{pkg}/{inner}", seed)
-                tmp_out = out.with_suffix(".tmp.png")
-                Image.fromarray(small).save(tmp_out)
-                os.replace(tmp_out, out)
+                for variant in variants(photo):
+                    out = root / split / _out_name(photo, variant)
+                    if not out.exists():
+                        _save_png(out, make_variant(rgb, f"{pkg}/{inner}", variant, seed))
     _prune(root)
     _write_manifest(root, photos)
     return root
 
 
+def make_variant(rgb: np.ndarray, key: str, variant: str, seed: int = 0) -> np.ndarray:
+    """One prepared sample of a source photo (see TRAIN_VARIANTS); seeded by the photo's key."""
+    if variant == "":
+        return _downscale(rgb, key, seed)
+    if variant == "~small":
+        return _downscale(rgb, key + variant, seed, longer=(256, 512))
+    if variant == "~noisy":
+        rng = np.random.default_rng([seed, _key_int(key + variant)])
+        return add_sensor_noise(_downscale(rgb, key + variant, seed), rng)
+    if variant == "~native":
+        h, w = rgb.shape[:2]
+        ch, cw = min(NATIVE_CROP[0], h), min(NATIVE_CROP[1], w)
+        y0, x0 = (h - ch) // 2, (w - cw) // 2
+        return np.ascontiguousarray(rgb[y0:y0 + ch, x0:x0 + cw])
+    raise ValueError(f"unknown variant {variant!r}")
+
+
+def add_sensor_noise(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Signal-dependent noise like a camera's (Poisson-Gaussian: variance a*x + b), partly shared
+    by the three channels and, half of the time, spatially correlated as after demosaicing."""
+    x = rgb.astype(np.float32)
+    sigma_mid = rng.uniform(0.8, 3.5)      # noise std at mid-grey, in 8-bit levels
+    shot = rng.uniform(0.3, 1.0)           # share of that variance growing with the signal
+    var = sigma_mid ** 2 * (shot * x / 128.0 + (1.0 - shot))
+    rho = rng.uniform(0.2, 0.8)            # share common to R, G and B
+    noise = (np.sqrt(rho) * rng.standard_normal((*x.shape[:2], 1))
+             + np.sqrt(1 - rho) * rng.standard_normal(x.shape)).astype(np.float32)
+    if rng.random() < 0.5:
+        k = np.array([0.25, 0.5, 0.25], np.float32)
+        noise = (k[0] * np.roll(noise, 1, 0) + k[1] * noise + k[2] * np.roll(noise, -1, 0))
+        noise = (k[0] * np.roll(noise, 1, 1) + k[1] * noise + k[2] * np.roll(noise, -1, 1))
+        noise /= noise.std() + 1e-8
+    return np.clip(np.rint(x + np.sqrt(var) * noise), 0, 255).astype(np.uint8)
+
+
+def _save_png(out: Path, rgb: np.ndarray) -> None:
+    """Atomic, and safe when two runs prepare the same cache: a private temporary name, then rename."""
+    from PIL import Image
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".part-", suffix=".png")
+    os.close(fd)
+    try:
+        Image.fromarray(rgb).save(tmp, format="PNG")
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 def _prune(root: Path) -> None:
     """Delete prepared photos that are no longer in the recipe (left by an older rclib), so they
-    cannot slip into training or validation unlisted."""
-    listed = {(p[0], _out_name(p)) for p in EMBEDDED_PHOTOS}
+    cannot slip into training or validation unlisted.  Other runs' temporary files are left alone."""
+    listed = {(p[0], _out_name(p, v)) for p in EMBEDDED_PHOTOS for v in variants(p)}
     for split in ("train", "val"):
         for path in (root / split).glob("*.png"):
-            if (split, path.name) not in listed:
-                path.unlink()
+            if not path.name.startswith(".part-") and (split, path.name) not in listed:
+                path.unlink(missing_ok=True)
 
 
 def _select(limit: int | None) -> list[tuple]:
@@ -276,26 +479,45 @@ def _select(limit: int | None) -> list[tuple]:
     return out
 
 
-def _out_name(photo: tuple) -> str:
+def _out_name(photo: tuple, variant: str = "") -> str:
     _, pkg, inner, _ = photo
-    outer = inner.partition("!")[0]  # an Eet container is named after its one picture
-    stem = Path(outer).stem if not outer.endswith("/2560x1600.jpg") else Path(outer).parts[-4]
-    return f"{pkg}__{stem}.png"
+    outer, _, member = inner.partition("!")
+    if outer.endswith(".rcc"):  # the same animal appears in several gcompris activities
+        stem = f"{Path(outer).stem}-{Path(member).stem}"
+    elif outer.endswith("/2560x1600.jpg"):
+        stem = Path(outer).parts[-4]
+    else:  # an Eet container is named after its one picture
+        stem = Path(outer).stem
+    return f"{pkg}__{stem}{variant}.png"
+
+
+def package_of(name: str) -> str:
+    """The source package of a prepared picture's file name, with its variant ("pkg~native")."""
+    stem = Path(name).stem
+    pkg, _, rest = stem.partition("__")
+    variant = rest[rest.index("~"):] if "~" in rest else ""
+    return pkg + variant
 
 
 def _write_manifest(root: Path, photos: list[tuple]) -> None:
     import pandas as pd
+    from PIL import Image
 
     rows = []
-    for split, pkg, inner, digest in photos:
-        out = root / split / _out_name((split, pkg, inner, digest))
-        if out.exists():
-            from PIL import Image
-            with Image.open(out) as im:
-                w, h = im.size
-            rows.append(dict(split=split, file=f"{split}/{out.name}", package=pkg, source=inner,
-                             source_sha256=digest, width=w, height=h, png_sha256=sha256_file(out)))
-    pd.DataFrame(rows).to_csv(root / "manifest.csv", index=False)
+    for photo in photos:
+        split, pkg, inner, digest = photo
+        for variant in variants(photo):
+            out = root / split / _out_name(photo, variant)
+            if out.exists():
+                with Image.open(out) as im:
+                    w, h = im.size
+                rows.append(dict(split=split, file=f"{split}/{out.name}", package=pkg, variant=variant,
+                                 source=inner, source_sha256=digest, width=w, height=h,
+                                 png_sha256=sha256_file(out)))
+    fd, tmp = tempfile.mkstemp(dir=root, prefix=".manifest-", suffix=".csv")
+    os.close(fd)
+    pd.DataFrame(rows).to_csv(tmp, index=False)
+    os.replace(tmp, root / "manifest.csv")
 
 
 def split_digest(split: str, root: Path | None = None) -> tuple[int, str]:

@@ -77,29 +77,29 @@ def _import_quietly():
     return torchac
 
 
-@contextlib.contextmanager
-def single_threaded():
-    """Run torch ops with one intra-op thread (restored afterwards)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def workers() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
+def _one_thread(fn):
+    def run(item):
+        torch.set_num_threads(1)  # this worker thread's own setting (OpenMP keeps it per thread)
+        return fn(item)
+    return run
+
+
 def parallel_map(fn, items):
-    """Map fn over items with a thread pool; each item's torch ops run single-threaded."""
+    """Map fn over items in fresh worker threads, each running torch ops with one intra-op thread.
+
+    Coding must compute the same floats on every run, which needs one intra-op thread.  torch's
+    thread count belongs to the thread that sets it (the process-wide default only to the
+    initial thread), so each worker sets its own and the caller's is never touched: any number of
+    threads may code at once.  (rclib 0.1 set and restored the caller's count: coding from two
+    threads at once, or from a thread other than the main one, could write undecodable files.)
+    """
     items = list(items)
-    with single_threaded():
-        if workers() == 1 or len(items) == 1:
-            return [fn(it) for it in items]
-        with ThreadPoolExecutor(workers()) as pool:
-            return list(pool.map(fn, items))
+    with ThreadPoolExecutor(max(1, min(workers(), len(items)))) as pool:
+        return list(pool.map(_one_thread(fn), items))
 
 
 def window_start(weights: torch.Tensor, centres: torch.Tensor, window: int = WINDOW) -> torch.Tensor:

@@ -208,10 +208,29 @@ def load(path: Path, map_location: str = "cpu") -> ResidualModel:
     path = Path(path)
     if not path.exists():
         raise RclibError(f"model weights not found: {path}")
-    blob = torch.load(path, map_location=map_location, weights_only=True)
-    model = ResidualModel(ModelConfig(**blob["config"]))
-    model.load_state_dict(blob["state_dict"])
+    try:
+        blob = torch.load(path, map_location=map_location, weights_only=True)
+        model = ResidualModel(ModelConfig(**blob["config"]))
+        model.load_state_dict(blob["state_dict"])
+    except OSError as exc:
+        raise RclibError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except Exception as exc:  # a foreign file: torch, pickle and zip errors of every kind
+        raise RclibError(f"{path}: not rclib residual-model weights ({type(exc).__name__})") from None
     return model.eval()
 
 
-DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "data" / "models" / "rc_cpu.pt"
+MODELS_DIR = Path(__file__).resolve().parent.parent / "data" / "models"
+DEFAULT_WEIGHTS = MODELS_DIR / "rc_cpu.pt"
+
+
+def zoo(folder: Path = MODELS_DIR) -> dict[str, Path]:
+    """Every shipped residual model: {weights_id: path}, read from the JSON beside each .pt.
+
+    Old weights stay in the zoo when new ones become the default, so every file rclib ever
+    wrote names weights it can still find (the header holds the weights' SHA-256)."""
+    out = {}
+    for meta in sorted(Path(folder).glob("*.json")):
+        info = json.loads(meta.read_text())
+        if "weights_id" in info and meta.with_suffix(".pt").exists():
+            out[info["weights_id"]] = meta.with_suffix(".pt")
+    return out

@@ -54,13 +54,15 @@ def _one(job) -> dict:
 
 
 def prep(folder: Path, out: Path, qs=DEFAULT_QS, backend: str = "auto", limit: int | None = None,
-         workers: int | None = None, progress: bool = True):
-    """Run BPG at every Q of `qs` over the pictures of `folder`; return the table (DataFrame)."""
+         workers: int | None = None, progress: bool = True, qs_for=None):
+    """Run BPG at every Q of `qs` over the pictures of `folder`; return the table (DataFrame).
+    `qs_for(stem, qs)`, when given, picks each picture's own Qs out of `qs`."""
     import pandas as pd
     from tqdm.auto import tqdm
 
     images = data.list_images(folder)[:limit]
-    jobs = [(src, Path(out), int(q), backend) for src in images for q in qs]
+    jobs = [(src, Path(out), int(q), backend) for src in images
+            for q in (qs_for(src.stem, list(qs)) if qs_for else qs)]
     workers = workers or os.cpu_count() or 1
     rows = []
     with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -68,5 +70,5 @@ def prep(folder: Path, out: Path, qs=DEFAULT_QS, backend: str = "auto", limit: i
             rows.append(row)
     table = pd.DataFrame(rows).sort_values(["image", "q"]).reset_index(drop=True)
     Path(out).mkdir(parents=True, exist_ok=True)
-    table.to_csv(Path(out) / "prep.csv", index=False)
+    atomic_write(Path(out) / "prep.csv", table.to_csv(index=False).encode(), force=True)
     return table

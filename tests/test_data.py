@@ -93,7 +93,9 @@ def test_embedded_recipe_is_well_formed():
 def test_prepare_embedded_subset(tmp_path):
     root = data.prepare_embedded(tmp_path / "emb", limit=1, progress=False)
     files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.png"))
-    assert len(files) == 2 and files[0].startswith("train/") and files[1].startswith("val/")
+    train_photo, val_photo = data._select(1)
+    assert files == sorted([f"train/{data._out_name(train_photo, v)}" for v in data.TRAIN_VARIANTS]
+                           + [f"val/{data._out_name(val_photo)}"])
     for f in files:
         h, w = data.load_rgb(root / f).shape[:2]
         assert 256 <= max(h, w) <= 1024
@@ -152,10 +154,6 @@ def test_residual_stats_on_identical_pictures():
     assert s["resid_mae"] == 0 and s["resid_entropy_bpsp"] == 0 and s["psnr"] == float("inf")
 
 
-def test_embedded_output_names_are_unique():
-    names = [data._out_name(p) for p in data.EMBEDDED_PHOTOS]
-    assert len(names) == len(set(names))
-
 
 
 def test_photos_left_by_an_older_recipe_are_removed(tmp_path):
@@ -165,4 +163,38 @@ def test_photos_left_by_an_older_recipe_are_removed(tmp_path):
     Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(stale)
     data.prepare_embedded(root, limit=1, progress=False)
     assert not stale.exists()
-    assert len(list((root / "train").glob("*.png"))) == 1
+    assert len(list((root / "train").glob("*.png"))) == len(data.TRAIN_VARIANTS)
+
+
+def test_embedded_output_names_are_unique():
+    names = [data._out_name(p, v) for p in data.EMBEDDED_PHOTOS for v in data.variants(p)]
+    assert len(names) == len(set(names))
+    assert data.package_of("enlightenment-data__Bamboo~native.png") == "enlightenment-data~native"
+    assert data.package_of("lxqt-themes__fog.png") == "lxqt-themes"
+
+
+def test_photo_inside_a_qt_resource_is_verified():
+    """gcompris keeps its photos in .rcc containers: read one, checked against the recipe."""
+    rgb = data.source_photo("gcompris-qt-data", "usr/share/gcompris-qt/rcc/explore_farm_animals.rcc!"
+                            "gcompris/src/activities/explore_farm_animals/resource/animals/cat.webp")
+    assert rgb.shape == (768, 1024, 3)
+
+
+def test_sensor_noise_grows_with_the_signal_and_is_seeded():
+    flat = np.concatenate([np.full((64, 64, 3), 30, np.uint8), np.full((64, 64, 3), 220, np.uint8)], 1)
+    noisy = [data.add_sensor_noise(flat, np.random.default_rng(s)).astype(int) - flat for s in (1, 2)]
+    for n in noisy:
+        dark, bright = n[:, :64].std(), n[:, 64:].std()
+        assert 0.3 < dark < bright < 8
+    assert not np.array_equal(noisy[0], noisy[1])
+    assert np.array_equal(data.add_sensor_noise(flat, np.random.default_rng(1)).astype(int) - flat, noisy[0])
+
+
+def test_variants_of_a_photo():
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (1200, 1800, 3), dtype=np.uint8)
+    native = data.make_variant(rgb, "k", "~native")
+    assert native.shape == (512, 768, 3) and np.array_equal(native, rgb[344:856, 516:1284])
+    assert 256 <= max(data.make_variant(rgb, "k", "~small").shape) <= 512
+    assert 512 <= max(data.make_variant(rgb, "k", "").shape) <= 900
+    assert np.array_equal(data.make_variant(rgb, "k", "~noisy"), data.make_variant(rgb, "k", "~noisy"))

@@ -68,10 +68,9 @@ def test_torchac_import_is_silent(capfd):
     assert capfd.readouterr().out == ""
 
 
-def test_single_threaded_restores_thread_count():
+def test_parallel_map_runs_one_intra_op_thread_per_worker_and_leaves_the_caller_alone():
     before = torch.get_num_threads()
-    with entropy.single_threaded():
-        assert torch.get_num_threads() == 1
+    assert entropy.parallel_map(lambda _: torch.get_num_threads(), range(5)) == [1] * 5
     assert torch.get_num_threads() == before
 
 
