@@ -28,17 +28,25 @@ def main() -> int:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
-    root = data.prepare_embedded(progress=False)
+    from rclib import prep
+
+    root = data.prepare_embedded(progress=False, extra_variants=data.ABLATION_VARIANTS)
     prepared = data.cache_dir() / "prep"
     cfg = train.profile("cpu", steps=args.steps, val_every=args.steps // 2, ckpt_every=args.steps // 4)
+    qs = range(cfg.q_min, cfg.q_max + 1)
+    for folder in (root / "train", root / "ablation"):
+        prep.prep(folder, prepared / "embedded-train", qs=qs, progress=False,
+                  qs_for=lambda stem, q: train.sample_qs(stem, q, cfg.extra_qs))
+    prep.prep(root / "val", prepared / "embedded-val", qs=[cfg.val_q], progress=False)
     rows = {}
     for arm in ("with", "without"):
         if args.only and arm != args.only:
             continue
         folder = Path(args.out) / f"{arm}-noise" / "train-set"
         folder.mkdir(parents=True, exist_ok=True)
-        for p in data.list_images(root / "train"):
-            if (arm == "with" or "~noisy" not in p.stem) and not (folder / p.name).exists():
+        pictures = data.list_images(root / "train") + (data.list_images(root / "ablation") if arm == "with" else [])
+        for p in pictures:
+            if not (folder / p.name).exists():
                 (folder / p.name).symlink_to(p.resolve())
         train.train(cfg, folder, root / "val", prepared / "embedded-train", prepared / "embedded-val",
                     folder.parent, device="cpu", progress=False)

@@ -15,7 +15,7 @@ import numpy as np
 def main() -> int:
     import pandas as pd
 
-    from rclib import codec, data
+    from rclib import codec, data, qselect
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--limit", type=int, default=4)
@@ -27,7 +27,7 @@ def main() -> int:
         x = data.load_rgb(path)
         for strategy in (args.q, "auto", "min"):
             t0 = time.perf_counter()
-            blob = codec.compress(x, q=strategy)
+            blob = qselect.compress(x, q=strategy)
             seconds = time.perf_counter() - t0
             assert np.array_equal(codec.decompress(blob), x)
             rows.append({"image": path.stem, "strategy": str(strategy), "q": codec.info(blob)["q"],

@@ -8,8 +8,10 @@ histogram) entropy of the residual r = x - x_l under three contexts a coder coul
   hsp   hch plus the left and upper residuals           (spatial context: NOT in RC's model)
 These are fitted to each picture (so slightly optimistic: no model cost) and need no training; a
 CNN can beat them only by finding structure in x_l that a histogram over these contexts misses.
+Beside them, `model`: the residual model's own bits (default the shipped weights), and
+model/hch.  Means are weighted by subpixels, per validation package and over the whole set.
 
-    python bench/residual_entropy.py [--qs 12 14 17] [--limit N]
+    python bench/residual_entropy.py [--qs 12 14 17] [--limit N] [--model PATH|none] [--csv F]
 """
 from __future__ import annotations
 
@@ -64,16 +66,32 @@ def residual_entropies(x: np.ndarray, x_l: np.ndarray) -> dict:
     }
 
 
+def weighted(table, by):
+    """Subpixel-weighted means of the numeric columns per group."""
+    cols = [c for c in ("bpg", "h0", "hch", "hctx", "hsp", "model", "webp") if c in table]
+    sums = table[cols].multiply(table.subpixels, axis=0).assign(subpixels=table.subpixels)
+    sums[by] = table[by]
+    g = sums.groupby(by).sum()
+    out = g[cols].divide(g.subpixels, axis=0)
+    out.insert(0, "photos", table.groupby(by).size())
+    if "model" in out:
+        out["model/hch"] = out.model / out.hch
+    return out
+
+
 def main() -> int:
     import pandas as pd
     from tqdm.auto import tqdm
 
-    from rclib import baselines, bpg, data
+    from rclib import baselines, bpg, codec, data, model as model_lib
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--qs", type=int, nargs="+", default=[12, 14, 17])
     ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--model", default=str(model_lib.DEFAULT_WEIGHTS), help="weights, or 'none'")
+    ap.add_argument("--csv", default=None, help="write the per-photo rows here")
     args = ap.parse_args()
+    net = None if args.model == "none" else model_lib.load(args.model)
     photos = data.list_images(data.prepare_embedded(progress=False) / "val")[:args.limit]
     rows = []
     for path in tqdm(photos, desc="photos"):
@@ -81,14 +99,20 @@ def main() -> int:
         webp = baselines.run("WebP-LL", x).bpsp
         for q in args.qs:
             blob = bpg.encode(x, q)
-            rows.append({"image": path.stem, "q": q, "webp": webp, "bpg": 8 * len(blob) / x.size,
-                         **residual_entropies(x, bpg.decode(blob))})
+            x_l = bpg.decode(blob)
+            row = {"image": path.stem, "package": data.package_of(path.name), "q": q,
+                   "subpixels": x.size, "webp": webp, "bpg": 8 * len(blob) / x.size,
+                   **residual_entropies(x, x_l)}
+            if net is not None:
+                row["model"] = codec.estimate_residual_bits(x, x_l, q, net) / x.size
+            rows.append(row)
     table = pd.DataFrame(rows)
-    for h in ("h0", "hch", "hctx", "hsp"):
-        table[f"bpg+{h}"] = table.bpg + table[h]
+    if args.csv:
+        table.to_csv(args.csv, index=False)
     pd.set_option("display.width", 200)
-    print("mean over the photos (bpsp):")
-    print(table.groupby("q").mean(numeric_only=True).round(3).to_string())
+    print("residual bpsp (and BPG's, WebP-LL's whole file), weighted by subpixels:")
+    print(weighted(table, ["package", "q"]).round(4).to_string())
+    print(weighted(table.assign(package="all"), ["package", "q"]).round(4).to_string())
     return 0
 
 

@@ -11,8 +11,14 @@ __all__ = ["compress", "decompress", "RclibError", "FormatError", "InputError", 
 
 
 def compress(pixels, q=None, model=None, backend: str = "auto", tau: bool = False) -> bytes:
-    """Losslessly compress a uint8 picture; see rclib.codec.compress."""
-    from .codec import compress as _compress
+    """Losslessly compress a uint8 picture.
+
+    q: a BPG quantizer 0..51, "min" (the cheapest of the model's Q range, estimated), "auto"
+    (the Q-classifier) or None ("auto" when its weights are installed); model: None or "rc"
+    (RC, the default), "rc+" (four passes, beyond the paper) or a model object; tau: fit a
+    per-image temperature (RC only).  See rclib.qselect.compress and rclib.codec.compress.
+    """
+    from .qselect import compress as _compress
 
     return _compress(pixels, q=q, model=model, backend=backend, tau=tau)
 

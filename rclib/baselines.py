@@ -79,7 +79,3 @@ def run(name: str, rgb: np.ndarray) -> Result:
     if back.shape != rgb.shape or not np.array_equal(back, rgb):
         raise RclibError(f"{name} did not round-trip exactly")
     return Result(name, len(data), 8 * len(data) / rgb.size, t1 - t0, t2 - t1)
-
-
-def run_all(rgb: np.ndarray, names=None) -> list[Result]:
-    return [run(n, rgb) for n in (names or CODECS)]

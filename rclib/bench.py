@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import baselines, bpg, codec, data
+from . import baselines, bpg, codec, data, qselect
 
 DEFAULT_BASELINES = ("PNG", "WebP-LL", "JPEG2000-LL", "JPEGXL-LL-e9")
 
@@ -51,7 +51,7 @@ def bench_rclib(x: np.ndarray, q, model=None, name: str | None = None, tau: bool
     mpix = x.shape[0] * x.shape[1] / 1e6
     with peak_rss() as enc_mem:
         t0 = time.perf_counter()
-        blob = codec.compress(x, q=q, model=model, tau=tau)
+        blob = qselect.compress(x, q=q, model=model, tau=tau)
         t_enc = time.perf_counter() - t0
     with peak_rss() as dec_mem:
         t0 = time.perf_counter()
@@ -112,13 +112,17 @@ def forward_speed(model=None, size: int = 1024, repeats: int = 2) -> float:
     """The residual model's forward pass over a size x size picture, strip by strip: MPix/s."""
     import torch
 
-    model = (model or codec.default_model()).eval().cpu()
+    model = codec.resolve_model(model)
     x_l = torch.rand(1, 3, size, size) * 255
     spans = codec.strip_spans(size, size)
+    if codec.model_lib.kind(model) == "rc+":  # its passes, with the bits of each (a small part)
+        work = lambda s: codec._plus_strip(model, x_l, *s, codec.entropy.WINDOW, x=x_l, bits=True)  # noqa: E731
+    else:
+        work = lambda s: codec._strip_mixture(model, x_l, codec.DEFAULT_Q, *s)  # noqa: E731
     best = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()
-        codec.entropy.parallel_map(lambda s: codec._strip_mixture(model, x_l, codec.DEFAULT_Q, *s), spans)
+        codec.entropy.parallel_map(work, spans)
         best = min(best, time.perf_counter() - t0)
     return size * size / 1e6 / best
 
@@ -134,7 +138,7 @@ def tau_gain(paths, q="auto", model=None, progress: bool = True):
     rows = []
     for path in tqdm(list(paths), desc="tau", disable=not progress):
         x = data.load_rgb(path)
-        plain = codec.compress(x, q=q[path.stem] if isinstance(q, dict) else q, model=model)
+        plain = qselect.compress(x, q=q[path.stem] if isinstance(q, dict) else q, model=model)
         chosen = codec.info(plain)["q"]
         tuned = codec.compress(x, q=chosen, model=model, tau=True)
         for blob in (plain, tuned):

@@ -184,12 +184,6 @@ def decode(data: bytes) -> np.ndarray:
     return colour.ycbcr_to_rgb(np.stack([y, cb, cr]))
 
 
-def info(data: bytes) -> dict:
-    bpg = parse(data)
-    return {"width": bpg.width, "height": bpg.height, "pixel_format": bpg.pixel_format,
-            "bit_depth": bpg.bit_depth, "bytes": len(data)}
-
-
 # ----------------------------------------------------------------------------- encoding
 def check_rgb(rgb: np.ndarray) -> np.ndarray:
     rgb = np.asarray(rgb)

@@ -9,7 +9,6 @@ picture and every Q of the range, the BPG bits and the residual model's bits.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -19,9 +18,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .errors import RclibError
+from .imageio import atomic_write
 from .model import to_tensor
 
-QS = tuple(range(11, 18))        # the classes: Q = 11..17, as in the seed
 CROP = 384                       # the classifier sees a centre crop of at most CROP x CROP
 
 
@@ -50,9 +49,9 @@ class _Res(nn.Module):
 
 
 class QClassifier(nn.Module):
-    """x (B, 3, H, W) in 0..255 -> logits over QS."""
+    """x (B, 3, H, W) in 0..255 -> logits over the quantizers qs (its classes)."""
 
-    def __init__(self, config: ClassifierConfig, qs=QS):
+    def __init__(self, config: ClassifierConfig, qs):
         super().__init__()
         self.config, self.qs = config, tuple(qs)
         c = config.width
@@ -75,45 +74,6 @@ def centre_crop(rgb: np.ndarray, size: int = CROP) -> np.ndarray:
     return rgb[y0:y0 + size, x0:x0 + size]
 
 
-# ----------------------------------------------------------------------------- Q histories
-def q_histories(originals: Path, prepared: Path, model, qs=QS, limit: int | None = None,
-                out: Path | None = None, progress: bool = True):
-    """For every picture and Q: BPG bits (from the prep cache) and the model's residual bits.
-
-    Resumable: rows already in `out` (a CSV) are kept and not recomputed.
-    """
-    import pandas as pd
-    from tqdm.auto import tqdm
-
-    from . import codec, data, prep
-
-    done = pd.read_csv(out) if out is not None and Path(out).exists() else None
-    have = set() if done is None else set(zip(done.image, done.q))
-    rows = [] if done is None else done.to_dict("records")
-    jobs = [(p, q) for p in data.list_images(originals)[:limit] for q in qs if (p.stem, q) not in have]
-    for i, (path, q) in enumerate(tqdm(jobs, desc="Q histories", disable=not progress)):
-        x = data.load_rgb(path)
-        folder = prep.q_dir(prepared, q)
-        bpg_bytes = (folder / f"{path.stem}.bpg").stat().st_size
-        x_l = data.load_rgb(folder / f"{path.stem}.png")
-        resid = codec.estimate_residual_bits(x, x_l, q, model)
-        n = x.size
-        rows.append({"image": path.stem, "q": q, "bpg_bits": 8 * bpg_bytes, "residual_bits": resid,
-                     "subpixels": n, "bpsp": (8 * bpg_bytes + resid) / n})
-        if out is not None and (i % 10 == 9 or i == len(jobs) - 1):
-            pd.DataFrame(rows).to_csv(out, index=False)
-    table = pd.DataFrame(rows).sort_values(["image", "q"]).reset_index(drop=True)
-    if out is not None:
-        table.to_csv(out, index=False)
-    return table
-
-
-def optimal_q(histories) -> dict[str, int]:
-    """Strategy MIN's answer per picture: the Q with the fewest total bits."""
-    best = histories.loc[histories.groupby("image")["bpsp"].idxmin()]
-    return dict(zip(best.image, best.q))
-
-
 # ----------------------------------------------------------------------------- training
 @dataclass(frozen=True)
 class ClassifierTrainConfig:
@@ -126,21 +86,21 @@ class ClassifierTrainConfig:
     seed: int = 0
 
 
-def train(originals: Path, histories, cfg: ClassifierTrainConfig = ClassifierTrainConfig(),
+def train(originals: Path, targets: dict[str, int], qs, cfg: ClassifierTrainConfig = ClassifierTrainConfig(),
           progress: bool = True) -> QClassifier:
-    """Cross-entropy against each picture's optimal Q, on random crops (with flips)."""
+    """Cross-entropy against each picture's target Q (one of qs), on random crops (with flips)."""
     from tqdm.auto import tqdm
 
     from . import data
 
-    targets = optimal_q(histories)
-    pictures = [(data.load_rgb(p), QS.index(targets[p.stem])) for p in data.list_images(originals)
+    qs = tuple(qs)
+    pictures = [(data.load_rgb(p), qs.index(targets[p.stem])) for p in data.list_images(originals)
                 if p.stem in targets]
     if not pictures:
-        raise RclibError("no pictures with Q histories to train the classifier on")
+        raise RclibError("no pictures with Q targets to train the classifier on")
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    net = QClassifier(CONFIGS[cfg.model])
+    net = QClassifier(CONFIGS[cfg.model], qs)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     for _ in tqdm(range(cfg.steps), desc="classifier", disable=not progress):
         xs, ys = [], []
@@ -163,22 +123,23 @@ def train(originals: Path, histories, cfg: ClassifierTrainConfig = ClassifierTra
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "data" / "models" / "q_classifier_cpu.pt"
 
 
-def default_weights() -> Path:
-    """$RCLIB_CLASSIFIER when set (e.g. a freshly trained classifier), else the shipped one."""
-    return Path(os.environ.get("RCLIB_CLASSIFIER", DEFAULT_WEIGHTS))
 _CACHE: dict[str, QClassifier] = {}
 
 
 def save(net: QClassifier, path: Path, meta: dict | None = None) -> None:
+    """Weights and their record, each written atomically."""
+    import io
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"config": asdict(net.config), "qs": list(net.qs), "state_dict": net.state_dict()}, path)
-    path.with_suffix(".json").write_text(json.dumps({"config": asdict(net.config), "qs": list(net.qs),
-                                                     **(meta or {})}, indent=2) + "\n")
+    buf = io.BytesIO()
+    torch.save({"config": asdict(net.config), "qs": list(net.qs), "state_dict": net.state_dict()}, buf)
+    atomic_write(path, buf.getvalue(), force=True)
+    record = json.dumps({"config": asdict(net.config), "qs": list(net.qs), **(meta or {})}, indent=2)
+    atomic_write(path.with_suffix(".json"), (record + "\n").encode(), force=True)
 
 
 def load(path: Path | None = None) -> QClassifier:
-    path = Path(path or default_weights())
+    path = Path(path or DEFAULT_WEIGHTS)
     if str(path) not in _CACHE:
         if not path.exists():
             raise RclibError(f"Q-classifier weights not found: {path}; use a fixed --q or --q min")
@@ -194,18 +155,3 @@ def predict_q(rgb: np.ndarray, net: QClassifier | None = None) -> int:
     """The classifier's Q for a picture (from its centre crop)."""
     net = net or load()
     return net.qs[int(net(to_tensor(centre_crop(rgb))).argmax())]
-
-
-def evaluate(histories, predicted: dict[str, int]):
-    """Per picture: the oracle's Q and bpsp, the classifier's Q and bpsp, and the bits lost (%)."""
-    import pandas as pd
-
-    rows = []
-    for image, h in histories.groupby("image"):
-        h = h.set_index("q")
-        oracle_q = int(h.bpsp.idxmin())
-        q = predicted[image]
-        rows.append({"image": image, "oracle_q": oracle_q, "oracle_bpsp": h.bpsp[oracle_q],
-                     "classifier_q": q, "classifier_bpsp": h.bpsp[q],
-                     "lost_pct": 100 * (h.bpsp[q] / h.bpsp[oracle_q] - 1)})
-    return pd.DataFrame(rows)

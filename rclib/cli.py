@@ -24,8 +24,9 @@ def _bpg_decode(args) -> None:
 
 
 def _load_model(path):
-    if path is None:
-        return None
+    """--model: a kind ("rc", "rc+": its shipped weights) or a weights file; None: the default."""
+    if path is None or path in ("rc", "rc+"):
+        return path
     from . import model
 
     return model.load(Path(path))
@@ -45,15 +46,15 @@ def _refuse_existing(path, force: bool) -> None:
 
 
 def _compress(args) -> None:
-    from . import codec
+    from . import codec, qselect
     from .imageio import atomic_write, read_picture
 
     _refuse_existing(args.output, args.force)
     picture, note = read_picture(args.input)
     if note:
         print(f"rclib: note: {note}", file=sys.stderr)
-    blob = codec.compress(picture, q=_q_arg(args.q), model=_load_model(args.model), backend=args.backend,
-                          tau=args.tau)
+    blob = qselect.compress(picture, q=_q_arg(args.q), model=_load_model(args.model), backend=args.backend,
+                            tau=args.tau)
     atomic_write(args.output, blob, force=args.force)
     i = codec.info(blob)
     print(f"{args.output}: {i['bytes']} bytes, {i['bpsp']:.3f} bpsp "
@@ -62,7 +63,7 @@ def _compress(args) -> None:
 
 
 def _q_arg(value: str):
-    """--q: a number, 'min' or 'auto'; None leaves the choice to codec.compress (auto if it can)."""
+    """--q: a number, 'min' or 'auto'; None leaves the choice to qselect.compress (auto if it can)."""
     if value is None or value in ("min", "auto"):
         return value
     try:
@@ -141,47 +142,48 @@ def _bench(args) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rclib", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
+    # Options several commands share: which BPG encoder, and overwriting an existing output.
+    backend = argparse.ArgumentParser(add_help=False)
+    backend.add_argument("--backend", default="auto", choices=["auto", "embedded", "bpgenc"])
+    force = argparse.ArgumentParser(add_help=False)
+    force.add_argument("--force", action="store_true", help="overwrite an existing output")
 
-    c = sub.add_parser("compress", help="losslessly compress a PNG/PPM/TIFF/BMP picture to .rc")
+    c = sub.add_parser("compress", help="losslessly compress a PNG/PPM/TIFF/BMP picture to .rc",
+                       parents=[backend, force])
     c.add_argument("input")
     c.add_argument("output")
     c.add_argument("--q", default=None,
-                   help="BPG quantizer: a number 0..51, 'min' (search Q 11..17 for the fewest bits) or "
+                   help="BPG quantizer: a number 0..51, 'min' (search the model's Q range for the fewest bits) or "
                         "'auto' (the Q-classifier; the default when its weights are installed, else 12)")
     c.add_argument("--tau", action="store_true", help="fit a per-image temperature (slower, a little smaller)")
-    c.add_argument("--model", default=None, help="weights (.pt); default: the shipped cpu model")
-    c.add_argument("--backend", default="auto", choices=["auto", "embedded", "bpgenc"])
-    c.add_argument("--force", action="store_true", help="overwrite an existing output")
+    c.add_argument("--model", default=None, help="rc, rc+ (their shipped weights) or a weights file (.pt); default: rc")
     c.set_defaults(func=_compress)
 
-    x = sub.add_parser("decompress", help="decode an .rc file to PNG, bit-exactly")
+    x = sub.add_parser("decompress", help="decode an .rc file to PNG, bit-exactly", parents=[force])
     x.add_argument("input")
     x.add_argument("output")
-    x.add_argument("--model", default=None)
-    x.add_argument("--force", action="store_true")
+    x.add_argument("--model", default=None, help="weights file (.pt); default: the shipped weights the file names")
     x.set_defaults(func=_decompress)
 
-    i = sub.add_parser("info", help="show an .rc file's header; optionally extract its BPG preview")
+    i = sub.add_parser("info", help="show an .rc file's header; optionally extract its BPG preview",
+                       parents=[force])
     i.add_argument("input")
     i.add_argument("--extract-bpg", metavar="OUT.bpg", default=None)
-    i.add_argument("--force", action="store_true")
     i.set_defaults(func=_info)
 
-    e = sub.add_parser("bpg-encode", help="encode a picture as a BPG file (lossy)")
+    e = sub.add_parser("bpg-encode", help="encode a picture as a BPG file (lossy)", parents=[backend, force])
     e.add_argument("input")
     e.add_argument("output")
     e.add_argument("--q", type=int, default=12, help="BPG quantizer, bpgenc's -q (default 12)")
-    e.add_argument("--backend", default="auto", choices=["auto", "embedded", "bpgenc"])
-    e.add_argument("--force", action="store_true", help="overwrite an existing output")
     e.set_defaults(func=_bpg_encode)
 
-    d = sub.add_parser("bpg-decode", help="decode a BPG file to PNG")
+    d = sub.add_parser("bpg-decode", help="decode a BPG file to PNG", parents=[force])
     d.add_argument("input")
     d.add_argument("output")
-    d.add_argument("--force", action="store_true")
     d.set_defaults(func=_bpg_decode)
 
-    pr = sub.add_parser("prep", help="BPG-compress a dataset at every Q of a range and cache it")
+    pr = sub.add_parser("prep", help="BPG-compress a dataset at every Q of a range and cache it",
+                        parents=[backend])
     pr.add_argument("dataset", help="'embedded', a paper dataset name, or a folder of pictures")
     pr.add_argument("out", help="cache folder (out/qQQ/<name>.bpg|.png, out/prep.csv)")
     pr.add_argument("--split", default="train", choices=["train", "val"])
@@ -189,7 +191,6 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--q-max", type=int, default=17)
     pr.add_argument("--limit", type=int, default=None, help="first N pictures only")
     pr.add_argument("--workers", type=int, default=None)
-    pr.add_argument("--backend", default="auto", choices=["auto", "embedded", "bpgenc"])
     pr.set_defaults(func=_prep)
 
     f = sub.add_parser("fetch", help="download and prepare a dataset into the cache")
@@ -197,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--limit", type=int, default=None)
     f.set_defaults(func=_fetch)
     t = sub.add_parser("train", help="train the residual model (resumes from OUT/checkpoint.pt)")
-    t.add_argument("--profile", default="cpu", choices=["cpu", "cpu-short", "paper", "tiny"])
+    t.add_argument("--profile", default="cpu", choices=["cpu", "cpu+", "cpu-short", "paper", "tiny", "tiny+"])
     t.add_argument("--out", required=True, help="folder for checkpoint.pt, log.csv, model.pt")
     t.add_argument("--dataset", default="embedded", help="'embedded' or a folder with train/ and val/")
     t.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")

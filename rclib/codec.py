@@ -3,7 +3,7 @@
 Layout (all integers big-endian; documented byte by byte in README.md):
 
     0   4  magic  89 52 43 0A  ("\\x89RC\\n")
-    4   1  format version (1)
+    4   1  format version (2; version 1 files, which have no model-kind byte, still decode)
     5   1  flags: bit 0 = the source was grayscale (R = G = B; decoded back to one channel),
                   bit 1 = a per-image temperature tau follows the fixed header
     6   4  width
@@ -14,8 +14,9 @@ Layout (all integers big-endian; documented byte by byte in README.md):
    18  32  SHA-256 identifier of the model weights
    50  32  SHA-256 of the original RGB pixels (row-major, 8-bit, R G B)
    82   4  length of the BPG file
-   86   4  number N of residual streams (6 per strip: R, G, B window symbols and escapes)
-   90  60  only with flag bit 1: tau, 3 x 5 float32 (channel-major), multiplying the scales
+   86   4  number N of residual streams (6 per strip and pass: R, G, B window symbols and escapes)
+   90   1  model kind: 0 = RC (one pass), 1 = RC+ (four passes over the 2x2 subimages); version 2 only
+    .  60  only with flag bit 1: tau, 3 x 5 float32 (channel-major), multiplying the scales
     . 4*N  length of each residual stream
     .   4  CRC-32 of every byte above
     .      the BPG file, then the N residual streams, back to back; nothing after them
@@ -38,11 +39,13 @@ from .mixture import Mixture
 MAGIC = b"\x89RC\n"
 FLAG_GRAY, FLAG_TAU = 1, 2
 _TAU = struct.Struct(">15f")
-VERSION = 1
+VERSION = 2
+VERSIONS = (1, 2)
 _FIXED = struct.Struct(">4sBBIIBBH32s32sII")
+KINDS = ("rc", "rc+")   # the model-kind byte of version 2 indexes this
+PASSES = {"rc": 1, "rc+": 4}
 STRIP_PIXELS = 1 << 19   # pixels per strip (bounds memory; strips are coded independently)
 DEFAULT_Q = 12
-Q_RANGE = tuple(range(11, 18))  # the quantizers `min` searches and the classifier chooses from
 
 
 class ModelMismatch(RclibError):
@@ -62,6 +65,8 @@ class Header:
     stream_lengths: list[int]
     flags: int = 0
     tau: np.ndarray | None = None  # float32 (3, K) or None
+    kind: str = "rc"
+    version: int = VERSION
 
 
 def strip_rows(width: int, height: int) -> int:
@@ -87,8 +92,10 @@ def strip_spans(width: int, height: int) -> list[tuple[int, int]]:
 
 def pack_header(h: Header) -> bytes:
     flags = h.flags | (FLAG_TAU if h.tau is not None else 0)
-    body = _FIXED.pack(MAGIC, VERSION, flags, h.width, h.height, h.q, h.window, h.strip_rows,
+    body = _FIXED.pack(MAGIC, h.version, flags, h.width, h.height, h.q, h.window, h.strip_rows,
                        h.weights_id, h.pixels_sha256, h.bpg_length, len(h.stream_lengths))
+    if h.version >= 2:
+        body += bytes([KINDS.index(h.kind)])
     if h.tau is not None:
         body += _TAU.pack(*np.asarray(h.tau, dtype=np.float32).ravel().tolist())
     body += struct.pack(f">{len(h.stream_lengths)}I", *h.stream_lengths)
@@ -101,36 +108,43 @@ def unpack_header(data: bytes) -> tuple[Header, int]:
         raise FormatError("not an .rc file (bad magic)")
     if len(data) < 5:
         raise FormatError("truncated .rc file")
-    if data[4] != VERSION:
-        raise FormatError(f".rc format version {data[4]} is not supported by this rclib "
-                          f"(it reads version {VERSION}; upgrade rclib for newer files)")
-    if len(data) < _FIXED.size:
+    version = data[4]
+    if version not in VERSIONS:
+        raise FormatError(f".rc format version {version} is not supported by this rclib "
+                          f"(it reads versions {', '.join(map(str, VERSIONS))}; upgrade rclib for newer files)")
+    kind_size = 1 if version >= 2 else 0
+    if len(data) < _FIXED.size + kind_size:
         raise FormatError("truncated .rc file (header)")
     (_, _, flags, w, h, q, window, rows, wid, pix, bpg_len, n) = _FIXED.unpack_from(data)
-    table = _FIXED.size + (_TAU.size if flags & FLAG_TAU else 0)
+    kind_byte = data[_FIXED.size] if kind_size else 0
+    table = _FIXED.size + kind_size + (_TAU.size if flags & FLAG_TAU else 0)
     end = table + 4 * n
-    if n > 6 * 65536 or len(data) < end + 4:
+    if n > 24 * 65536 or len(data) < end + 4:
         raise FormatError("truncated or corrupt .rc file (stream table)")
     (crc,) = struct.unpack_from(">I", data, end)
     if zlib.crc32(data[:end]) != crc:
         raise FormatError("corrupt .rc file (header checksum mismatch)")
-    if flags & ~(FLAG_GRAY | FLAG_TAU) or w == 0 or h == 0 or rows == 0:
+    if flags & ~(FLAG_GRAY | FLAG_TAU) or w == 0 or h == 0 or rows == 0 or kind_byte >= len(KINDS):
         raise FormatError("corrupt .rc file (invalid header fields)")
-    tau = None
-    if flags & FLAG_TAU:
-        tau = np.array(_TAU.unpack_from(data, _FIXED.size), dtype=np.float32).reshape(3, -1)
-        if not (np.isfinite(tau).all() and (tau > 0).all()):
-            raise FormatError("corrupt .rc file (invalid tau)")
+    kind = KINDS[kind_byte]
     if q > 51:
         raise FormatError("corrupt .rc file (BPG quantizer out of range)")
     check_pixels(w, h, ".rc file")
-    if n != 6 * _ceil_div(h, rows):  # arithmetic: nothing is allocated per strip before this
+    if kind == "rc+" and rows % 2:
+        raise FormatError("corrupt .rc file (RC+ strips must have an even height)")
+    if n != 6 * PASSES[kind] * _ceil_div(h, rows):  # arithmetic: nothing is allocated per strip
         raise FormatError("corrupt .rc file (stream count does not match the picture size)")
+    tau = None
+    if flags & FLAG_TAU:
+        tau = np.array(_TAU.unpack_from(data, _FIXED.size + kind_size), dtype=np.float32).reshape(3, -1)
+        if not (np.isfinite(tau).all() and (tau > 0).all()):
+            raise FormatError("corrupt .rc file (invalid tau)")
     lengths = list(struct.unpack_from(f">{n}I", data, table))
     start = end + 4
     if start + bpg_len + sum(lengths) != len(data):
         raise FormatError("truncated or corrupt .rc file (length mismatch)")
-    return Header(w, h, q, window, rows, wid, pix, bpg_len, lengths, flags & FLAG_GRAY, tau), start
+    return Header(w, h, q, window, rows, wid, pix, bpg_len, lengths, flags & FLAG_GRAY, tau, kind,
+                  version), start
 
 
 def pixels_sha256(rgb: np.ndarray) -> bytes:
@@ -141,14 +155,27 @@ def pixels_sha256(rgb: np.ndarray) -> bytes:
 _MODEL_CACHE: dict[str, model_lib.ResidualModel] = {}
 
 
-def default_model() -> model_lib.ResidualModel:
-    path = str(model_lib.DEFAULT_WEIGHTS)
-    if path not in _MODEL_CACHE:
-        if not model_lib.DEFAULT_WEIGHTS.exists():
-            raise RclibError(f"no model weights at {path}; train them with `rclib train` "
+DEFAULT_KIND = "rc"
+
+
+def default_model(kind: str = DEFAULT_KIND):
+    """The shipped weights of a model kind ("rc" or "rc+")."""
+    path = model_lib.DEFAULT_WEIGHTS if kind == "rc" else model_lib.DEFAULT_PLUS_WEIGHTS
+    if kind not in KINDS:
+        raise InputError(f"model kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    if str(path) not in _MODEL_CACHE:
+        if not path.exists():
+            raise RclibError(f"no {kind} model weights at {path}; train them with `rclib train` "
                              "or pass a model explicitly")
-        _MODEL_CACHE[path] = model_lib.load(model_lib.DEFAULT_WEIGHTS)
-    return _MODEL_CACHE[path]
+        _MODEL_CACHE[str(path)] = model_lib.load(path)
+    return _MODEL_CACHE[str(path)]
+
+
+def resolve_model(model=None):
+    """None (the default kind), a kind name ("rc", "rc+") or a model object -> a model on the CPU."""
+    if model is None or isinstance(model, str):
+        model = default_model(model or DEFAULT_KIND)
+    return model.eval().cpu()
 
 
 def model_for_file(weights_id: bytes) -> model_lib.ResidualModel:
@@ -171,6 +198,53 @@ def _weights_id(model) -> bytes:
     return cached
 
 
+def _plus_strip(model, x_l: torch.Tensor, y0: int, y1: int, window: int, x: torch.Tensor | None = None,
+                streams: list[bytes] | None = None, bits: bool = False):
+    """Rows y0..y1 (y0 even) with an RC+ model, pass by pass, each pass seeing x_l (with the
+    model's margin) and the residuals of the earlier passes inside this strip only.
+
+    With x: encode (6 streams per pass), or with bits=True the ideal bits (1, 3, rows, W);
+    with streams: decode, returning x's rows.  One function, so all three see the same floats.
+    """
+    from .model_plus import PHASES, pad_even
+
+    width = x_l.shape[3]
+    m = model.margin
+    ya, yb = max(y0 - m, 0), min(y1 + m, x_l.shape[2])
+    xl = pad_even(x_l[:, :, ya:yb])
+    residual = torch.zeros_like(xl)
+    known = torch.zeros(1, 1, xl.shape[2] // 2, xl.shape[3] // 2)
+    r0 = (y0 - ya) // 2
+    known[:, :, r0:(y1 - ya + 1) // 2] = 1
+    rows_out = torch.zeros(1, 3, y1 - y0, width)
+    out_streams = []
+    for k, (dy, dx) in enumerate(PHASES):
+        n_rows, n_cols = len(range(y0 + dy, y1, 2)), len(range(dx, width, 2))
+        if n_rows == 0 or n_cols == 0:
+            out_streams += [b""] * 6
+            continue
+        with torch.no_grad():
+            params = model.pass_params(k, xl, residual, known)[:, :, r0:r0 + n_rows, :n_cols]
+        mix = Mixture.from_network(params.contiguous())
+        x_l_k = x_l[:, :, y0 + dy:y1:2, dx::2]
+        if streams is not None:
+            x_k = entropy.decode(mix, x_l_k, streams[6 * k:6 * k + 6], window)
+        else:
+            x_k = x[:, :, y0 + dy:y1:2, dx::2]
+            if bits:
+                from .mixture import bit_map
+
+                with torch.no_grad():
+                    rows_out[:, :, dy::2, dx::2] = bit_map(mix, x_k, x_l_k)
+            else:
+                out_streams += entropy.encode(mix, x_k, x_l_k, window)
+        y = y0 - ya + dy
+        residual[:, :, y:y + 2 * n_rows:2, dx:dx + 2 * n_cols:2] = x_k - x_l_k
+        if streams is not None:
+            rows_out[:, :, dy::2, dx::2] = x_k
+    return rows_out if (bits or streams is not None) else out_streams
+
+
 def _strip_mixture(model, x_l: torch.Tensor, q: int, y0: int, y1: int) -> Mixture:
     """Mixture for rows y0..y1 of x_l (BPG at Q q), from those rows plus the model's margin."""
     m = model.margin
@@ -181,36 +255,29 @@ def _strip_mixture(model, x_l: torch.Tensor, q: int, y0: int, y1: int) -> Mixtur
 
 
 # ----------------------------------------------------------------------------- public API
-def compress(rgb: np.ndarray, q: int | str | None = None, model=None, backend: str = "auto",
-             tau: bool = False) -> bytes:
-    """Losslessly compress uint8 (H, W, 3) RGB or (H, W) grayscale; returns .rc file bytes.
+def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "auto",
+             tau: bool = False, bpg_file: bytes | None = None) -> bytes:
+    """Losslessly compress uint8 (H, W, 3) RGB or (H, W) grayscale at BPG quantizer q; returns
+    .rc file bytes.  (Choosing q, "min" or "auto": rclib.compress / qselect.compress.)
 
-    q: a BPG quantizer (0..51); "min", the Q of Q_RANGE with the fewest estimated bits (BPG
-    bits + the model's residual bits); "auto", the Q the classifier predicts from the picture;
-    None (default): "auto" when classifier weights are installed, else DEFAULT_Q.
+    model: None or "rc" / "rc+" (the shipped weights of that kind) or a model object.
     tau: fit a per-image temperature of the scales at encode time (stored in the header).
+    bpg_file: BPG's file at q when the caller has it already (a Q search made it).
     """
     rgb = np.asarray(rgb)
     flags = 0
     if rgb.ndim == 2 and rgb.dtype == np.uint8:
         rgb, flags = np.repeat(rgb[..., None], 3, axis=2), FLAG_GRAY
     rgb = bpg.check_rgb(rgb)
-    model = (model or default_model()).eval().cpu()
+    model = resolve_model(model)
+    kind = model_lib.kind(model)
+    if tau and kind != "rc":
+        raise InputError("--tau is for RC models; RC+ files are coded without it")
     h, w = rgb.shape[:2]
     if h >= 1 << 24 or w >= 1 << 24:
         raise InputError("picture too large")
-    if q is None:
-        from . import classifier
-
-        q = "auto" if classifier.default_weights().exists() else DEFAULT_Q
-    if q == "min":
-        q, bpg_file = search_q(rgb, model, backend)
-    else:
-        if q == "auto":
-            from . import classifier
-
-            q = classifier.predict_q(rgb)
-        q = _check_q(q)
+    q = _check_q(q)
+    if bpg_file is None:
         bpg_file = bpg.encode(rgb, q, backend=backend)
     x_l = model_lib.to_tensor(bpg.decode(bpg_file))
     x = model_lib.to_tensor(rgb)
@@ -222,12 +289,14 @@ def compress(rgb: np.ndarray, q: int | str | None = None, model=None, backend: s
 
     def code(span):
         y0, y1 = span
+        if kind == "rc+":
+            return _plus_strip(model, x_l, y0, y1, window, x=x)
         mix = _strip_mixture(model, x_l, q, y0, y1).with_tau(t)
         return entropy.encode(mix, x[:, :, y0:y1], x_l[:, :, y0:y1], window)
 
     streams = [s for strip in entropy.parallel_map(code, spans) for s in strip]
     header = Header(w, h, q, window, rows, _weights_id(model), pixels_sha256(rgb),
-                    len(bpg_file), [len(s) for s in streams], flags, fitted)
+                    len(bpg_file), [len(s) for s in streams], flags, fitted, kind)
     return pack_header(header) + bpg_file + b"".join(streams)
 
 
@@ -235,7 +304,8 @@ def _check_q(q) -> int:
     if isinstance(q, str) and q.isdigit():
         q = int(q)
     if isinstance(q, str):
-        raise InputError(f"q must be a quantizer 0..51, 'min' or 'auto', got {q!r}")
+        raise InputError(f"q must be a quantizer 0..51 here, got {q!r} (rclib.compress chooses "
+                         "'min' and 'auto')")
     return bpg.check_q(q)
 
 
@@ -250,27 +320,13 @@ def _fit_tau(model, x: torch.Tensor, x_l: torch.Tensor, q: int, spans) -> np.nda
     return tau.optimize(*tau.cat(entropy.parallel_map(sample, spans)))
 
 
-def estimate_bits(rgb: np.ndarray, q: int, model=None, backend: str = "auto") -> tuple[float, bytes]:
-    """BPG bits + the model's residual bits at quantizer q (no arithmetic coding); and the BPG file."""
-    bpg_file = bpg.encode(rgb, q, backend=backend)
-    return 8 * len(bpg_file) + estimate_residual_bits(rgb, bpg.decode(bpg_file), q, model), bpg_file
-
-
-def search_q(rgb: np.ndarray, model=None, backend: str = "auto", qs=Q_RANGE) -> tuple[int, bytes]:
-    """Strategy `min`: the Q of `qs` with the fewest estimated bits, and its BPG file."""
-    best = None
-    for q in qs:
-        bits, bpg_file = estimate_bits(rgb, q, model, backend)
-        if best is None or bits < best[0]:
-            best = (bits, q, bpg_file)
-    return best[1], best[2]
-
-
 def decompress(data: bytes, model=None) -> np.ndarray:
     """Inverse of compress; raises FormatError/ModelMismatch rather than returning wrong pixels."""
     data = bytes(data)
     header, pos = unpack_header(data)
     model = (model or model_for_file(header.weights_id)).eval().cpu()
+    if model_lib.kind(model) != header.kind:
+        raise ModelMismatch(f"file was coded with an {header.kind} model, not {model_lib.kind(model)}")
     if header.weights_id != _weights_id(model):
         raise ModelMismatch(f"file was coded with model weights {header.weights_id.hex()[:12]}…, "
                             f"but the loaded weights are {_weights_id(model).hex()[:12]}…")
@@ -293,10 +349,15 @@ def decompress(data: bytes, model=None) -> np.ndarray:
         pos += n
     spans = _strips(header.height, header.strip_rows)
 
+    per_strip = 6 * PASSES[header.kind]
+
     def code(item):
         i, (y0, y1) = item
+        mine = streams[per_strip * i:per_strip * (i + 1)]
+        if header.kind == "rc+":
+            return _plus_strip(model, x_l, y0, y1, header.window, streams=mine)
         mix = _strip_mixture(model, x_l, header.q, y0, y1).with_tau(t)
-        return entropy.decode(mix, x_l[:, :, y0:y1], streams[6 * i:6 * i + 6], header.window)
+        return entropy.decode(mix, x_l[:, :, y0:y1], mine, header.window)
 
     try:
         parts = entropy.parallel_map(code, enumerate(spans))
@@ -316,12 +377,14 @@ def residual_bit_map(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=None, t
     """
     from .mixture import bit_map
 
-    model = (model or default_model()).eval().cpu()
+    model = resolve_model(model)
     x, x_l = model_lib.to_tensor(rgb), model_lib.to_tensor(x_l_rgb)
     t = None if tau is None else torch.as_tensor(tau)
 
     def bits(span):
         y0, y1 = span
+        if model_lib.kind(model) == "rc+":
+            return _plus_strip(model, x_l, y0, y1, entropy.WINDOW, x=x, bits=True)[0].permute(1, 2, 0).numpy()
         with torch.no_grad():
             mix = _strip_mixture(model, x_l, q, y0, y1).with_tau(t)
             return bit_map(mix, x[:, :, y0:y1], x_l[:, :, y0:y1])[0].permute(1, 2, 0).numpy()
@@ -339,10 +402,11 @@ def info(data: bytes) -> dict:
     n = header.width * header.height * 3
     residual = sum(header.stream_lengths)
     return {"width": header.width, "height": header.height, "q": header.q,
-            "version": VERSION, "weights_id": header.weights_id.hex(),
+            "version": header.version, "model": header.kind, "weights_id": header.weights_id.hex(),
             "bytes": len(data), "bpg_bytes": header.bpg_length, "residual_bytes": residual,
             "bpsp": 8 * len(data) / n, "bpg_bpsp": 8 * header.bpg_length / n,
-            "residual_bpsp": 8 * residual / n, "strips": len(header.stream_lengths) // 6,
+            "residual_bpsp": 8 * residual / n,
+            "strips": len(header.stream_lengths) // (6 * PASSES[header.kind]),
             "grayscale": bool(header.flags & FLAG_GRAY), "tau": header.tau is not None}
 
 

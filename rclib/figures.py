@@ -130,7 +130,7 @@ def q_grid(x: np.ndarray, lossy: dict, bits: dict | None = None, stats: dict | N
     """The static version of q_explorer: one row per Q (what a headless run shows)."""
     plt = _plt()
     qs = sorted(lossy)
-    fig, axes = plt.subplots(len(qs), 1, figsize=(12, 3.2 * len(qs)), squeeze=False)
+    fig, axes = plt.subplots(len(qs), 1, figsize=(10, 2.6 * len(qs)), squeeze=False)
     for ax, q in zip(axes[:, 0], qs):
         ax.imshow(q_panel_image(x, lossy[q], None if bits is None else bits[q]))
         ax.set_title(f"Q={q}: x_l | residual | bits per pixel   {(stats or {}).get(q, '')}", fontsize=9)

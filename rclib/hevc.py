@@ -195,13 +195,18 @@ def bpg_hevc_header(fields: SPSFields) -> bytes:
     w = BitWriter()
     fields.write_bpg(w)
     w.u(1, fields.strong_intra_smoothing)
-    w.u(1, fields.sps_extension_present)
-    if fields.sps_extension_present:
-        w.u(1, fields.sps_range_extension)
-        w.u(7, 0)
-        if fields.sps_range_extension:
-            w.u(9, fields.range_extension_flags)
+    _write_sps_extension(w, fields)
     return w.to_bytes()
+
+
+def _write_sps_extension(w: BitWriter, f: SPSFields) -> None:
+    """sps_extension_present_flag and, when set, the range extension flags (BPG and SPS alike)."""
+    w.u(1, f.sps_extension_present)
+    if f.sps_extension_present:
+        w.u(1, f.sps_range_extension)
+        w.u(7, 0)
+        if f.sps_range_extension:
+            w.u(9, f.range_extension_flags)
 
 
 def _profile_tier_level(w: BitWriter) -> None:
@@ -269,12 +274,7 @@ def build_sps(f: SPSFields, width: int, height: int, chroma_format_idc: int, bit
     w.u(1, 1)       # sps_temporal_mvp_enabled_flag
     w.u(1, f.strong_intra_smoothing)
     w.u(1, 0)       # vui_parameters_present_flag
-    w.u(1, f.sps_extension_present)
-    if f.sps_extension_present:
-        w.u(1, f.sps_range_extension)
-        w.u(7, 0)
-        if f.sps_range_extension:
-            w.u(9, f.range_extension_flags)
+    _write_sps_extension(w, f)
     return bytes([NAL_SPS << 1, 1]) + escape(w.to_bytes(rbsp_trailing=True))
 
 

@@ -112,18 +112,6 @@ def bit_map(mix: Mixture, x: torch.Tensor, x_l: torch.Tensor) -> torch.Tensor:
     return -log_prob(mix, x, x_l) / math.log(2)
 
 
-def component_cdf(u: torch.Tensor, centre: torch.Tensor, log_scales: torch.Tensor,
-                  logits: torch.Tensor) -> torch.Tensor:
-    """Mixture CDF at pixel boundaries u, with mass below 0 and above 255 folded to the edges.
-
-    centre, log_scales, logits: (..., K); u: (..., L) -> (..., L).
-    """
-    t = (u.unsqueeze(-2) - centre.unsqueeze(-1)) * torch.exp(-log_scales).unsqueeze(-1)
-    cdf = (torch.softmax(logits, dim=-1).unsqueeze(-1) * torch.sigmoid(t)).sum(dim=-2)
-    cdf = torch.where(u < 0, torch.zeros_like(cdf), cdf)
-    return torch.where(u > 255, torch.ones_like(cdf), cdf)
-
-
 @torch.no_grad()
 def sample(mix: Mixture, x_l: torch.Tensor, generator: torch.Generator | None = None,
            temperature: float = 1.0) -> torch.Tensor:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .layers import GDN, ResBlock, init_mixture_priors  # noqa: F401 (GDN: part of the API)
 from .mixture import K, PARAMS_PER_CHANNEL, Mixture
 
 
@@ -51,35 +51,6 @@ Q_CENTRE, Q_SPREAD = 14.0, 3.0  # the Q plane holds (Q - 14) / 3: -1..1 over Q 1
 def to_tensor(rgb) -> torch.Tensor:
     """uint8 (H, W, 3) picture -> float (1, 3, H, W) in 0..255, the networks' input format."""
     return torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1)[None].float()
-
-
-class GDN(nn.Module):
-    """Generalized divisive normalization: y_i = x_i / sqrt(beta_i + sum_j gamma_ij x_j^2)."""
-
-    def __init__(self, channels: int):
-        super().__init__()
-        self.beta = nn.Parameter(torch.ones(channels))
-        self.gamma = nn.Parameter(0.1 * torch.eye(channels))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        beta = self.beta.abs() + 1e-6
-        gamma = self.gamma.abs()
-        c = x.shape[1]
-        norm = F.conv2d(x * x, gamma.view(c, c, 1, 1), beta)
-        return x / torch.sqrt(norm)
-
-
-class ResBlock(nn.Module):
-    """EDSR block: conv -> [GDN] -> ReLU -> conv, scaled by 0.1 and added back."""
-
-    def __init__(self, channels: int, gdn: bool = True, kernel: int = 3):
-        super().__init__()
-        self.conv1 = nn.Conv2d(channels, channels, kernel, padding=kernel // 2)
-        self.norm = GDN(channels) if gdn else nn.Identity()
-        self.conv2 = nn.Conv2d(channels, channels, kernel, padding=kernel // 2)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + 0.1 * self.conv2(F.relu(self.norm(self.conv1(x))))
 
 
 def _tail(c: int, out: int, long: bool) -> nn.Sequential:
@@ -114,20 +85,7 @@ class ResidualModel(nn.Module):
 
     @torch.no_grad()
     def _init_priors(self) -> None:
-        """Start from what BPG's residual looks like, so training refines instead of discovering it.
-
-        BPG codes YCbCr, and most of its error is in luma, which moves R, G and B together: r_G
-        and r_B follow r_R closely.  So the channel coefficients start near 1 (G on r_R, B on
-        r_G; B on r_R at 0), R's scales at half a pixel and the conditioned G's and B's at a quarter.
-        Layout of a tail's output: c * K + k.
-        """
-        near_one = math.atanh(0.9)
-        bias = self.tail_coeffs[-1].bias
-        bias[1 * K:2 * K] = near_one   # G's mean follows r_R
-        bias[0 * K:1 * K] = near_one   # R's slot holds B's coefficient on r_G (Mixture.coeffs_bg)
-        bias[2 * K:3 * K] = 0.0        # B's coefficient on r_R
-        self.tail_scales[-1].bias[:K] = math.log(0.5)
-        self.tail_scales[-1].bias[K:] = math.log(0.25)
+        init_mixture_priors(self.tail_coeffs[-1].bias, self.tail_scales[-1].bias)
 
     @property
     def margin(self) -> int:
@@ -194,15 +152,33 @@ def weights_id(model: nn.Module) -> str:
     return h.hexdigest()
 
 
-def save(model: ResidualModel, path: Path, meta: dict | None = None) -> None:
+def save(model: nn.Module, path: Path, meta: dict | None = None) -> None:
+    """Weights (.pt) and their record (.json), each written atomically (temporary file, rename)."""
+    from .imageio import atomic_write
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"config": asdict(model.config), "state_dict": model.state_dict()}, path)
+    buf = io.BytesIO()
+    torch.save({"config": asdict(model.config), "state_dict": model.state_dict()}, buf)
     info = {"config": asdict(model.config), "weights_id": weights_id(model), **(meta or {})}
-    path.with_suffix(".json").write_text(json.dumps(info, indent=2) + "\n")
+    atomic_write(path, buf.getvalue(), force=True)
+    atomic_write(path.with_suffix(".json"), (json.dumps(info, indent=2) + "\n").encode(), force=True)
 
 
-def load(path: Path, map_location: str = "cpu") -> ResidualModel:
+def build(config: dict) -> nn.Module:
+    """A model of either kind from its configuration: RC's ResidualModel or RC+'s four passes."""
+    if config.get("kind") == "rc+":
+        from .model_plus import PlusConfig, RCPlusModel
+
+        return RCPlusModel(PlusConfig(**config))
+    return ResidualModel(ModelConfig(**config))
+
+
+def kind(model: nn.Module) -> str:
+    """'rc' or 'rc+'."""
+    return getattr(model.config, "kind", "rc")
+
+
+def load(path: Path, map_location: str = "cpu") -> nn.Module:
     from .errors import RclibError
 
     path = Path(path)
@@ -210,7 +186,7 @@ def load(path: Path, map_location: str = "cpu") -> ResidualModel:
         raise RclibError(f"model weights not found: {path}")
     try:
         blob = torch.load(path, map_location=map_location, weights_only=True)
-        model = ResidualModel(ModelConfig(**blob["config"]))
+        model = build(blob["config"])
         model.load_state_dict(blob["state_dict"])
     except OSError as exc:
         raise RclibError(f"{path}: cannot read ({exc.strerror or exc})") from None
@@ -221,6 +197,7 @@ def load(path: Path, map_location: str = "cpu") -> ResidualModel:
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "data" / "models"
 DEFAULT_WEIGHTS = MODELS_DIR / "rc_cpu.pt"
+DEFAULT_PLUS_WEIGHTS = MODELS_DIR / "rcplus_cpu.pt"
 
 
 def zoo(folder: Path = MODELS_DIR) -> dict[str, Path]:

@@ -1,22 +1,27 @@
 """`make reproduce`: prepare the data, train (or reuse the shipped weights), benchmark; one command.
 
 Runs the numbered notebooks headless with papermill, writing the executed copies to results/,
-then the benchmark on the validation photos, and prints the results table.  Environment:
-REUSE_WEIGHTS=1 skips training and uses the shipped weights; PROFILE and DATA pick another
-training profile and dataset (e.g. PROFILE=paper DATA=/data/openimages on a GPU); BENCH_Q lists
-the quantizers to benchmark (default "12").
+then the benchmark on the validation photos, and prints the results table.  By default the
+shipped weights are used (notebook 02 draws the committed learning curve and continues that run
+for a short segment); RETRAIN=1 trains the profile from scratch instead (hours for `cpu`);
+PROFILE and DATA pick another training profile and dataset (e.g. PROFILE=paper
+DATA=/data/openimages on a GPU).
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
 import time
 from pathlib import Path
 
+from .imageio import atomic_write
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 RESULTS = ROOT / "results"
+RESULTS_JSON = ROOT / "docs" / "results.json"   # committed: the README's numbers come from it
 MARK_BEGIN, MARK_END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
@@ -45,25 +50,30 @@ def main() -> int:
     RESULTS.mkdir(exist_ok=True)
     profile = os.environ.get("PROFILE", "cpu")
     dataset = os.environ.get("DATA", "embedded")
-    reuse = os.environ.get("REUSE_WEIGHTS", "0") == "1"
+    reuse = os.environ.get("RETRAIN", "0") != "1"   # REUSE_WEIGHTS=1, the old spelling, is the default
     t0 = time.time()
 
     run_notebook("01_prep.ipynb", "01_prep.ipynb", dataset=dataset, split="val", progress=False)
-    weights = model.DEFAULT_WEIGHTS.relative_to(ROOT)   # notebooks run in ROOT; relative paths read better
-    if not reuse:
+    # With the shipped weights the notebooks run on their own defaults (only progress bars are
+    # turned off), so a reader who presses Run All gets the committed numbers back.
+    weights = model.DEFAULT_WEIGHTS.relative_to(ROOT)
+    trained = {}
+    if reuse:   # the committed learning curve, and that run continued for a short segment
+        run_notebook("02_train.ipynb", "02_train.ipynb", progress=False)
+    else:
         out = (RESULTS / f"train-{profile}").relative_to(ROOT)
         run_notebook("02_train.ipynb", "02_train.ipynb", profile=profile, dataset=dataset, out=str(out),
-                     progress=False)
-        weights = out / "model.pt"
+                     run=None, progress=False)
+        weights = out / "best.pt"
+        trained = {"weights": str(weights)}
     qsel = (RESULTS / "qsel").relative_to(ROOT)
-    run_notebook("03_q_selection.ipynb", "03_q_selection.ipynb", dataset=dataset, weights=str(weights),
-                 out=str(qsel), progress=False)
+    run_notebook("03_q_selection.ipynb", "03_q_selection.ipynb", progress=False,
+                 **({"dataset": dataset} if dataset != "embedded" else {}), **trained)
     clf = classifier.DEFAULT_WEIGHTS if reuse else ROOT / qsel / "q_classifier_cpu.pt"
     os.environ["RCLIB_CLASSIFIER"] = str(clf)  # notebook 04's --q auto uses this run's classifier
-    run_notebook("04_eval.ipynb", "04_eval.ipynb", datasets=[dataset], q="auto", tau=True,
-                 weights=str(weights), out="results", progress=False)
-    run_notebook("05_sampling.ipynb", "05_sampling.ipynb", weights=str(weights), out="results",
-                 interactive=False)
+    run_notebook("04_eval.ipynb", "04_eval.ipynb", progress=False,
+                 **({"datasets": [dataset]} if dataset != "embedded" else {}), **trained)
+    run_notebook("05_sampling.ipynb", "05_sampling.ipynb", **trained)
 
     name = Path(dataset).name
     figures = ROOT / "docs" / "figures"   # tracked, so the README can show them
@@ -71,25 +81,72 @@ def main() -> int:
     for fig in (f"eval_{name}.png", "sampling.png", "q_grid.png"):
         shutil.copyfile(RESULTS / fig, figures / fig)
     table = pd.read_csv(RESULTS / f"eval_{name}.csv")
-    summary = table.groupby("codec")[["bpsp", "encode_mpix_s", "decode_mpix_s"]].mean().sort_values("bpsp")
     lost = pd.read_csv(ROOT / qsel / "tau_gain.csv")
-    text = (f"Validation photos of `{dataset}` ({table.image.nunique()} pictures), rclib with `--q auto` "
-            "(and `--tau`), "
-            f"residual weights `{weights}`; produced by `make reproduce"
-            f"{' REUSE_WEIGHTS=1' if reuse else ''}` in {(time.time() - t0) / 60:.0f} minutes on this "
-            "machine (speeds vary from machine to machine):\n\n" + markdown_table(summary.round(3)) +
-            f"\n\ntau (measured on {len(lost)} pictures): mean gain {lost.gain_pct.mean():.2f} % of the file.\n"
-            f"\n![bpsp per codec](docs/figures/eval_{name}.png)\n"
-            "\nWhat the model sees and samples (notebook 05): x, x_l, the residual, x_l plus residuals "
-            "drawn from the model:\n\n![sampling](docs/figures/sampling.png)\n"
-            "\nx_l, residual and per-pixel bits at three Q:\n\n![Q grid](docs/figures/q_grid.png)\n")
-    (RESULTS / "results.md").write_text(text)
+    results = summarize(table, lost, dataset=dataset, weights=str(weights))
+    atomic_write(RESULTS_JSON, (json.dumps(results, indent=1) + "\n").encode(), force=True)
+    text = results_markdown(results, minutes=(time.time() - t0) / 60,
+                            command="make reproduce" + ("" if reuse else " RETRAIN=1"))
+    atomic_write(RESULTS / "results.md", text.encode(), force=True)
     print(text)
     if "--update-readme" in sys.argv:
         update_readme(text)
         for executed in EXECUTED:   # so the committed notebooks open with this run's outputs
-            shutil.copyfile(RESULTS / executed, NOTEBOOKS / executed)
+            atomic_write(NOTEBOOKS / executed, committable(RESULTS / executed), force=True)
     return 0
+
+
+def summarize(table, tau_table, dataset: str, weights: str) -> dict:
+    """The numbers the README and notebook 04 show, from 04's per-picture table: per codec the
+    mean bpsp and speeds, per validation package the mean bpsp, and tau's mean gain."""
+    from . import data
+
+    per_codec = table.groupby("codec")[["bpsp", "encode_mpix_s", "decode_mpix_s"]].mean().sort_values("bpsp")
+    package = table.image.map(lambda s: data.package_of(s + ".png") if "__" in s else Path(dataset).name)
+    per_package = table.assign(package=package).pivot_table(index="codec", columns="package", values="bpsp")
+    return {"dataset": dataset, "pictures": int(table.image.nunique()), "weights": weights,
+            "codecs": {c: {k: round(float(v), 4) for k, v in row.items()} for c, row in per_codec.iterrows()},
+            "per_package": {c: {p: round(float(v), 4) for p, v in row.items()}
+                            for c, row in per_package.loc[per_codec.index].iterrows()},
+            "packages": {p: int(n) for p, n in package[table.codec == "PNG"].value_counts().sort_index().items()},
+            "tau_pictures": int(len(tau_table)), "tau_gain_pct": round(float(tau_table.gain_pct.mean()), 4)}
+
+
+def results_markdown(results: dict, minutes: float | None = None, command: str = "make reproduce") -> str:
+    """The README's results section, from summarize()'s numbers (a test keeps the two equal)."""
+    import pandas as pd
+
+    name = Path(results["dataset"]).name
+    codecs = pd.DataFrame(results["codecs"]).T[["bpsp", "encode_mpix_s", "decode_mpix_s"]]
+    packages = pd.DataFrame(results["per_package"]).T
+    packages.loc["pictures"] = pd.Series(results["packages"])
+    when = f" in {minutes:.0f} minutes on this machine" if minutes is not None else ""
+    return (f"Validation photos of `{results['dataset']}` ({results['pictures']} pictures), rclib with "
+            f"`--q auto` (and `--tau`), residual weights `{results['weights']}`; produced by `{command}`"
+            f"{when} (speeds vary from machine to machine; the numbers are in `docs/results.json`):\n\n"
+            + markdown_table(codecs.round(3)) +
+            "\n\nMean bpsp per validation package (`~native`: 768x512 crops at native resolution, with "
+            "their real noise and grain):\n\n" + markdown_table(packages.round(3)) +
+            f"\n\ntau (measured on {results['tau_pictures']} pictures): mean gain "
+            f"{results['tau_gain_pct']:.2f} % of the file.\n"
+            f"\n![bpsp per codec](docs/figures/eval_{name}.png)\n"
+            "\nWhat the model sees and samples (notebook 05): x, x_l, the residual, x_l plus residuals "
+            "drawn from the model:\n\n![sampling](docs/figures/sampling.png)\n"
+            "\nx_l, residual and per-pixel bits at every Q of the slider:\n\n![Q grid](docs/figures/q_grid.png)\n")
+
+
+def committable(executed: Path) -> bytes:
+    """An executed notebook as it is committed: without papermill's injected-parameters cell (its
+    values would override the notebook's own defaults under Run All) and papermill's timings."""
+    import json
+
+    nb = json.loads(executed.read_text())
+    nb["cells"] = [c for c in nb["cells"]
+                   if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+    nb["metadata"].pop("papermill", None)
+    for c in nb["cells"]:
+        c.get("metadata", {}).pop("papermill", None)
+        c.get("metadata", {}).pop("execution", None)
+    return (json.dumps(nb, indent=1, ensure_ascii=False) + "\n").encode()
 
 
 def markdown_table(df) -> str:
@@ -107,7 +164,7 @@ def update_readme(text: str) -> None:
     readme = ROOT / "README.md"
     s = readme.read_text()
     a, b = s.index(MARK_BEGIN) + len(MARK_BEGIN), s.index(MARK_END)
-    readme.write_text(s[:a] + "\n" + text + s[b:])
+    atomic_write(readme, (s[:a] + "\n" + text + s[b:]).encode(), force=True)
 
 
 if __name__ == "__main__":

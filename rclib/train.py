@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import data, mixture, prep
-from .model import CONFIGS, ResidualModel, save, to_tensor
+from . import data, mixture, model_plus, prep
+from .model import CONFIGS, ResidualModel, kind, save, to_tensor
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    model: str = "cpu"            # key of model.CONFIGS
+    model: str = "cpu"            # key of model.CONFIGS (RC) or model_plus.CONFIGS (RC+)
     q_min: int = 11               # Q drawn uniformly from q_min..q_max per crop
     q_max: int = 17
     crop: int = 128
@@ -52,9 +52,15 @@ PROFILES = {
                        val_every=500, ckpt_every=250),
     # The first shipped weights (rclib 0.1): 500 steps on 41 photos.
     "cpu-short": TrainConfig(),
+    # RC+ (four passes, each seeing the earlier ones), same data and schedule; its best Q lies
+    # higher than RC's, so it also trains on BPG at Q 19..25 (prepared for the main samples).
+    "cpu+": TrainConfig(model="cpu+", q_max=25, steps=24_000, lr=5e-4, lr_decay=0.7, decay_every=4000,
+                        val_q=14, val_every=500, ckpt_every=250),
     # Seconds, for tests.
     "tiny": TrainConfig(model="tiny", crop=32, batch=2, steps=6, val_every=3, ckpt_every=3,
                         lr=1e-3, decay_every=1000),
+    "tiny+": TrainConfig(model="tiny+", crop=32, batch=2, steps=6, val_every=3, ckpt_every=3,
+                         lr=1e-3, decay_every=1000),
 }
 
 
@@ -64,14 +70,20 @@ def pick_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
+DENSE_Q_MAX = 17  # every Q up to here is prepared; above it every second one (19, 21, ...)
+
+
 def sample_qs(stem: str, qs, extra: int) -> list[int]:
-    """The Q values BPG is prepared at for one training picture: all of them for a photo's main
-    sample, a seeded few for its extra samples (file names with "~"), since BPG prep is the cost."""
-    qs = list(qs)
-    if "~" not in stem or extra >= len(qs):
-        return qs
+    """The Q values BPG is prepared at for one training picture (BPG prep is the cost): for a
+    photo's main sample every Q up to DENSE_Q_MAX and every second one above; for its extra
+    samples (file names with "~") a seeded `extra` of the Qs up to DENSE_Q_MAX."""
+    dense = [q for q in qs if q <= DENSE_Q_MAX]
+    if "~" not in stem:
+        return dense + [q for q in qs if q > DENSE_Q_MAX and (q - DENSE_Q_MAX) % 2 == 0]
+    if extra >= len(dense):
+        return dense
     rng = np.random.default_rng(data._key_int(stem))
-    return sorted(int(q) for q in rng.choice(qs, extra, replace=False))
+    return sorted(int(q) for q in rng.choice(dense, extra, replace=False))
 
 
 class PairSet:
@@ -118,7 +130,25 @@ class PairSet:
 
 
 @torch.no_grad()
-def validate(model: ResidualModel, pairs: list[tuple[np.ndarray, np.ndarray]], device, q: int,
+def build(name: str):
+    """A fresh network from its configuration name (RC's or RC+'s)."""
+    if name in model_plus.CONFIGS:
+        return model_plus.RCPlusModel(model_plus.CONFIGS[name])
+    return ResidualModel(CONFIGS[name])
+
+
+def loss_of(net, x: torch.Tensor, x_l: torch.Tensor, q: torch.Tensor, rc_plus: bool,
+            rng: np.random.Generator) -> torch.Tensor:
+    """Residual bits per subpixel of a batch: RC's one mixture, or RC+'s four passes (with random
+    strip edges, as the codec's strips make them, drawn from the sampler's rng so that a
+    resumed run is the run that never stopped)."""
+    if rc_plus:
+        cuts = torch.Generator(device=x.device).manual_seed(int(rng.integers(1 << 62)))
+        return net(x_l, q, x, generator=cuts, cut=True)
+    return mixture.bits_per_subpixel(mixture.Mixture.from_network(net(x_l, q)), x, x_l)
+
+
+def validate(model, pairs: list[tuple[np.ndarray, np.ndarray]], device, q: int,
              groups: list[str] | None = None) -> dict[str, float]:
     """Residual bpsp over whole validation pictures coded at Q q (weighted by their subpixels):
     {"all": ..., group: ...} for the pictures' groups (their source packages) when given."""
@@ -126,8 +156,11 @@ def validate(model: ResidualModel, pairs: list[tuple[np.ndarray, np.ndarray]], d
     bits, n = {}, {}
     for i, (x, x_l) in enumerate(pairs):
         xt, xlt = to_tensor(x).to(device), to_tensor(x_l).to(device)
-        mix = mixture.Mixture.from_network(model.forward_tiled(xlt, q))
-        b = float(mixture.bit_map(mix, xt, xlt).sum())
+        if kind(model) == "rc+":
+            b = float(model.bit_map(xt, xlt).sum())
+        else:
+            mix = mixture.Mixture.from_network(model.forward_tiled(xlt, q))
+            b = float(mixture.bit_map(mix, xt, xlt).sum())
         for key in ("all", groups[i] if groups else None):
             if key is not None:
                 bits[key] = bits.get(key, 0.0) + b
@@ -159,7 +192,8 @@ def train(cfg: TrainConfig, train_dir: Path, val_dir: Path, prepared_train: Path
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
 
-    model = ResidualModel(CONFIGS[cfg.model]).to(dev)
+    model = build(cfg.model).to(dev)
+    rc_plus = kind(model) == "rc+"
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step = 0
     rng = np.random.default_rng([cfg.seed, rank])
@@ -201,7 +235,7 @@ def train(cfg: TrainConfig, train_dir: Path, val_dir: Path, prepared_train: Path
             group["lr"] = lr
         x, x_l, q = pairs.batch(rng, cfg.batch, cfg.crop)
         x, x_l, q = x.to(dev), x_l.to(dev), q.to(dev)
-        loss = mixture.bits_per_subpixel(mixture.Mixture.from_network(net(x_l, q)), x, x_l)
+        loss = loss_of(net, x, x_l, q, rc_plus, rng)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
@@ -236,6 +270,26 @@ def train(cfg: TrainConfig, train_dir: Path, val_dir: Path, prepared_train: Path
     if distributed:
         torch.distributed.destroy_process_group()
     return summary
+
+
+RUN_FILES = ("checkpoint.pt", "log.csv", "best.pt", "best.json")
+
+
+def continue_from(run_dir: Path, out: Path) -> int:
+    """Put a committed run's state (checkpoint, log, best weights) into `out`, replacing what
+    `out` had, so training there continues that run, the same way every time; returns the step
+    training resumes at."""
+    import shutil
+
+    run_dir, out = Path(run_dir), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in RUN_FILES:
+        (out / name).unlink(missing_ok=True)
+        if (run_dir / name).exists():
+            shutil.copyfile(run_dir / name, out / name)
+    if not (out / "checkpoint.pt").exists():
+        return 0
+    return int(torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=False)["step"])
 
 
 def profile(name: str, **overrides) -> TrainConfig:
@@ -274,22 +328,22 @@ def _subset(folder: Path, limit: int, dest: Path) -> Path:
 
 
 def ship(run_dir: Path, dest: Path, command: str, dataset: str = "embedded") -> dict:
-    """Copy a finished run's model.pt to `dest` with a JSON beside it saying how it was made.
-
-    The JSON records the configurations, the training set (data.split_digest of its split),
-    steps, validation bpsp, the weights' identifier and the command that reproduces it.
-    """
-    import json
-    import shutil
-
+    """Copy a run's best validation weights (best.pt, else model.pt) to `dest` with a JSON beside
+    it saying how it was made: configurations, the training set (data.split_digest of its
+    split), steps, validation bpsp, the weights' identifier and the command that reproduces it.
+    Both files are written atomically."""
+    from .imageio import atomic_write
     from .model import load
 
     run_dir, dest = Path(run_dir), Path(dest)
-    info = json.loads((run_dir / "model.json").read_text())
+    source = run_dir / "best.pt" if (run_dir / "best.pt").exists() else run_dir / "model.pt"
+    info = json.loads(source.with_suffix(".json").read_text())
     if dataset == "embedded":
-        photos, digest = data.split_digest("train")
+        packages = sorted({p[1] for p in data.EMBEDDED_PHOTOS if p[0] == "train"})
+        photos, digest = data.split_digest("train", packages=packages, variants=data.TRAIN_VARIANTS)
         info["training_set"] = {"name": "embedded (rclib.data.EMBEDDED_PHOTOS), train split",
-                                "photos": photos, "sha256": digest}
+                                "photos": photos, "sha256": digest, "packages": packages,
+                                "variants": list(data.TRAIN_VARIANTS)}
         info["val_photos"] = data.split_digest("val")[0]
     else:
         info["training_set"] = {"name": dataset}
@@ -297,8 +351,7 @@ def ship(run_dir: Path, dest: Path, command: str, dataset: str = "embedded") -> 
     info["torch"] = torch.__version__
     log = list(csv.DictReader(open(run_dir / "log.csv")))
     info["log"] = [{k: r[k] for k in ("step", "train_bpsp", "val_bpsp")} for r in log if r["val_bpsp"]]
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(run_dir / "model.pt", dest)
-    load(dest)  # it must load
-    dest.with_suffix(".json").write_text(json.dumps(info, indent=2) + "\n")
+    load(source)  # it must load
+    atomic_write(dest, source.read_bytes(), force=True)
+    atomic_write(dest.with_suffix(".json"), (json.dumps(info, indent=2) + "\n").encode(), force=True)
     return info

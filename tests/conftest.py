@@ -38,3 +38,14 @@ def tiny_model():
 
     torch.manual_seed(0)
     return ResidualModel(CONFIGS["tiny"]).eval()
+
+
+@pytest.fixture(scope="session")
+def tiny_plus_model():
+    """A small RC+ model (four passes) with fixed random weights."""
+    import torch
+
+    from rclib.model_plus import CONFIGS, RCPlusModel
+
+    torch.manual_seed(1)
+    return RCPlusModel(CONFIGS["tiny+"]).eval()

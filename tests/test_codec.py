@@ -114,8 +114,8 @@ def test_wrong_magic_and_future_version(small_file, tiny_model):
     with pytest.raises(FormatError, match="magic"):
         codec.decompress(b"\x89PNG" + small_file[4:], model=tiny_model)
     future = bytearray(small_file)
-    future[4] = 2
-    with pytest.raises(FormatError, match="version 2"):
+    future[4] = 3
+    with pytest.raises(FormatError, match="version 3"):
         codec.decompress(bytes(future), model=tiny_model)
 
 

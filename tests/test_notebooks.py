@@ -55,9 +55,16 @@ def test_01_prep(tiny_set, tmp_path):
 
 
 def test_02_train(tiny_set, tmp_path):
-    run_and_validate("02_train.ipynb", dict(profile="tiny", dataset=str(tiny_set), out=str(tmp_path / "run"),
-                                            q_min=12, q_max=12, progress=False), tmp_path)
+    """A committed-like run of 6 steps, continued by the notebook for 3 more."""
+    from rclib import train
+
+    committed = tmp_path / "committed"
+    train.run("tiny", committed, dataset=str(tiny_set), progress=False, q_min=12, q_max=12)
+    run_and_validate("02_train.ipynb", dict(profile="tiny", run=str(committed), segment=3, dataset=str(tiny_set),
+                                            out=str(tmp_path / "run"), q_min=12, q_max=12, progress=False), tmp_path)
     assert (tmp_path / "run" / "model.pt").exists()
+    rows = (tmp_path / "run" / "log.csv").read_text().splitlines()
+    assert rows[-1].startswith("9,") and any(r.startswith("6,") for r in rows)
 
 
 @pytest.fixture(scope="module")

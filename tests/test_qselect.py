@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from rclib import classifier, codec, tau as tau_lib
+from rclib import classifier, codec, qselect, tau as tau_lib
 from rclib.errors import FormatError, InputError, RclibError
 
 
@@ -33,7 +33,7 @@ def test_tau_field_is_checked(crop, tiny_model):
     good = codec.compress(crop, q=14, model=tiny_model, tau=True)
     _, pos = codec.unpack_header(good)
     blob = bytearray(good)
-    blob[90:94] = b"\xff\xc0\x00\x00"            # tau[0] = NaN, with the header CRC fixed up
+    blob[91:95] = b"\xff\xc0\x00\x00"            # tau[0] = NaN (after the kind byte), CRC fixed up
     end = pos - 4
     blob[end:end + 4] = struct.pack(">I", zlib.crc32(bytes(blob[:end])))
     with pytest.raises(FormatError, match="tau"):
@@ -56,9 +56,10 @@ def test_tau_optimize_lowers_bits():
 
 
 def test_q_min_picks_the_cheapest_estimate(crop, tiny_model):
-    blob = codec.compress(crop, q="min", model=tiny_model)
+    blob = qselect.compress(crop, q="min", model=tiny_model)
     q = codec.info(blob)["q"]
-    estimates = {k: codec.estimate_bits(crop, k, tiny_model)[0] for k in codec.Q_RANGE}
+    assert qselect.q_range(tiny_model) == tuple(range(11, 18))
+    estimates = {k: qselect.estimate_bits(crop, k, tiny_model)[0] for k in qselect.q_range(tiny_model)}
     assert q == min(estimates, key=estimates.get)
     assert np.array_equal(codec.decompress(blob, model=tiny_model), crop)
 
@@ -66,14 +67,19 @@ def test_q_min_picks_the_cheapest_estimate(crop, tiny_model):
 def test_bad_q_values(crop, tiny_model):
     for bad in ("max", "12.5", -1, 52):
         with pytest.raises(InputError):
+            qselect.compress(crop, q=bad, model=tiny_model)
+        with pytest.raises(InputError):
             codec.compress(crop, q=bad, model=tiny_model)
+    with pytest.raises(InputError, match="chooses"):
+        codec.compress(crop, q="min", model=tiny_model)
 
 
 def test_classifier_shapes_and_prediction(photos):
     torch.manual_seed(0)
-    net = classifier.QClassifier(classifier.CONFIGS["tiny"]).eval()
-    assert net(torch.rand(2, 3, 64, 64) * 255).shape == (2, len(classifier.QS))
-    assert classifier.predict_q(photos["astronaut"], net) in classifier.QS
+    qs = qselect.Q_RANGES["rc"]
+    net = classifier.QClassifier(classifier.CONFIGS["tiny"], qs).eval()
+    assert net(torch.rand(2, 3, 64, 64) * 255).shape == (2, len(qs))
+    assert classifier.predict_q(photos["astronaut"], net) in qs
     assert classifier.centre_crop(photos["astronaut"]).shape == (384, 384, 3)
 
 
@@ -88,18 +94,19 @@ def test_q_histories_and_classifier_training(tmp_path, photos, tiny_model):
     qs = (12, 16)
     prep.prep(folder, prepared, qs=qs, workers=1, progress=False)
     out = tmp_path / "hist.csv"
-    table = classifier.q_histories(folder, prepared, tiny_model, qs=qs, out=out, progress=False)
+    table = qselect.q_histories(folder, prepared, tiny_model, qs=qs, out=out, progress=False)
     assert len(table) == 4 and out.exists()
     assert (table.bpsp > 0).all() and np.allclose(table.bpsp * table.subpixels,
                                                   table.bpg_bits + table.residual_bits)
-    best = classifier.optimal_q(table)
+    best = qselect.optimal_q(table)
     for image, rows in table.groupby("image"):
         assert best[image] == rows.loc[rows.bpsp.idxmin(), "q"]
     # Resumable: a second call computes nothing new.
-    again = classifier.q_histories(folder, prepared, None, qs=qs, out=out, progress=False)
+    again = qselect.q_histories(folder, prepared, None, qs=qs, out=out, progress=False)
     assert again.equals(table)
-    net = classifier.train(folder, table, classifier.ClassifierTrainConfig(model="tiny", steps=3, batch=2,
-                                                                        crop=32), progress=False)
+    net = qselect.train_classifier(folder, table, classifier.ClassifierTrainConfig(model="tiny", steps=3, batch=2,
+                                                                                 crop=32), progress=False)
+    assert net.qs == qs
     classifier.save(net, tmp_path / "clf.pt", meta={"steps": 3})
     loaded = classifier.load(tmp_path / "clf.pt")
     assert classifier.predict_q(photos["chelsea"], loaded) == classifier.predict_q(photos["chelsea"], net)
@@ -107,7 +114,7 @@ def test_q_histories_and_classifier_training(tmp_path, photos, tiny_model):
 
 def test_q_auto_uses_the_classifier(crop, tiny_model, monkeypatch):
     monkeypatch.setattr(classifier, "predict_q", lambda rgb, net=None: 15)
-    blob = codec.compress(crop, q="auto", model=tiny_model)
+    blob = qselect.compress(crop, q="auto", model=tiny_model)
     assert codec.info(blob)["q"] == 15
     assert np.array_equal(codec.decompress(blob, model=tiny_model), crop)
 
@@ -115,3 +122,11 @@ def test_q_auto_uses_the_classifier(crop, tiny_model, monkeypatch):
 def test_missing_classifier_is_clear(tmp_path):
     with pytest.raises(RclibError, match="classifier"):
         classifier.load(tmp_path / "none.pt")
+
+
+def test_rc_plus_searches_its_wider_q_range(crop, tiny_plus_model):
+    assert qselect.q_range(tiny_plus_model) == tuple(range(11, 31))
+    q, bpg_file = qselect.search_q(crop, tiny_plus_model, qs=(14, 26))
+    blob = qselect.compress(crop, q=q, model=tiny_plus_model)
+    assert codec.extract_bpg(blob) == bpg_file
+    assert np.array_equal(codec.decompress(blob, model=tiny_plus_model), crop)

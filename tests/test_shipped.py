@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import rclib
-from rclib import bpg, classifier, codec, data, model as model_lib
+from rclib import bpg, classifier, codec, data, model as model_lib, qselect
 
 
 def test_shipped_weights_and_their_record():
@@ -19,15 +19,16 @@ def test_shipped_weights_and_their_record():
     assert info["command"] and info["steps"] > 0
     assert any(k.startswith("val_bpsp") for k in info)
     clf = classifier.load()
-    assert clf.qs == classifier.QS
+    assert clf.qs == qselect.Q_RANGES["rc"]
 
 
 def test_shipped_weights_record_the_training_split_they_were_trained_on():
     data.resolve("embedded", "train")
-    info = json.loads(model_lib.DEFAULT_WEIGHTS.with_suffix(".json").read_text())
-    photos, digest = data.split_digest("train")
-    assert info["training_set"] == {"name": "embedded (rclib.data.EMBEDDED_PHOTOS), train split",
-                                    "photos": photos, "sha256": digest}
+    for path in model_lib.zoo().values():
+        record = json.loads(path.with_suffix(".json").read_text())["training_set"]
+        photos, digest = data.split_digest("train", packages=record.get("packages"),
+                                           variants=record.get("variants"))
+        assert (record["photos"], record["sha256"]) == (photos, digest), path.name
 
 
 @pytest.mark.slow

@@ -89,3 +89,19 @@ def test_q_conditioning():
     assert plain.head.in_channels == 3
     with torch.no_grad():
         assert torch.equal(plain(x_l), plain(x_l, 14))
+
+
+def test_tiny_rc_plus_training_run_resumes_and_codes(tiny_dataset, tmp_path, photos):
+    """RC+ through the same pipeline: log, best checkpoint, resume; its weights code a photo."""
+    import rclib
+
+    out = tmp_path / "run+"
+    summary = train.run("tiny+", out, dataset=str(tiny_dataset), progress=False, q_min=12, q_max=13)
+    assert summary["steps"] == 6
+    assert (out / "best.pt").exists()
+    summary = train.run("tiny+", out, dataset=str(tiny_dataset), progress=False, q_min=12, q_max=13, steps=9)
+    assert summary["steps"] == 9
+    net = model_lib.load(out / "model.pt")
+    assert model_lib.kind(net) == "rc+"
+    x = photos["coffee_odd"][:30, :41]
+    assert np.array_equal(rclib.decompress(rclib.compress(x, q=12, model=net), model=net), x)

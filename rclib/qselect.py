@@ -1,0 +1,142 @@
+"""Choosing BPG's quantizer Q for a picture, above the codec and the classifier.
+
+Strategies: a fixed Q; `min`, which estimates BPG bits + the model's residual bits at every Q of
+the model kind's range and takes the cheapest; `auto`, the Q-classifier's guess from the picture
+alone (the seed's CLF_ONLY).  Q histories (every picture at every Q) are the classifier's
+training targets and the yardstick of its choices.  codec.compress takes the chosen Q.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from . import bpg, classifier, codec, model as model_lib
+from .errors import InputError
+from .imageio import atomic_write
+
+# The quantizers each model kind chooses from: RC's is the seed's 11..17; RC+'s later passes see
+# their true neighbours, so BPG may carry less and its range reaches higher.
+Q_RANGES = {"rc": tuple(range(11, 18)), "rc+": tuple(range(11, 31))}
+FALLBACK_Q = {"rc": codec.DEFAULT_Q, "rc+": 20}   # `auto` without classifier weights
+CLASSIFIER_WEIGHTS = {"rc": classifier.DEFAULT_WEIGHTS,
+                      "rc+": classifier.DEFAULT_WEIGHTS.with_name("q_classifier_cpu_plus.pt")}
+
+
+def q_range(model=None) -> tuple[int, ...]:
+    return Q_RANGES[model_lib.kind(codec.resolve_model(model))]
+
+
+def classifier_weights(kind: str = "rc") -> Path:
+    """$RCLIB_CLASSIFIER when set (a freshly trained classifier, for RC), else the shipped ones."""
+    if kind == "rc" and os.environ.get("RCLIB_CLASSIFIER"):
+        return Path(os.environ["RCLIB_CLASSIFIER"])
+    return CLASSIFIER_WEIGHTS[kind]
+
+
+def estimate_bits(rgb: np.ndarray, q: int, model=None, backend: str = "auto") -> tuple[float, bytes]:
+    """BPG bits + the model's residual bits at quantizer q (no arithmetic coding); and the BPG file."""
+    bpg_file = bpg.encode(rgb, q, backend=backend)
+    return 8 * len(bpg_file) + codec.estimate_residual_bits(rgb, bpg.decode(bpg_file), q, model), bpg_file
+
+
+def search_q(rgb: np.ndarray, model=None, backend: str = "auto", qs=None) -> tuple[int, bytes]:
+    """Strategy `min`: the Q of `qs` (default: the model kind's range) with the fewest estimated
+    bits, and its BPG file."""
+    best = None
+    for q in qs or q_range(model):
+        bits, bpg_file = estimate_bits(rgb, q, model, backend)
+        if best is None or bits < best[0]:
+            best = (bits, q, bpg_file)
+    return best[1], best[2]
+
+
+def choose_q(rgb: np.ndarray, q=None, model=None, backend: str = "auto") -> tuple[int, bytes | None]:
+    """A strategy's Q for a picture, and BPG's file at it when the strategy made one.
+
+    q: a quantizer 0..51; "min"; "auto"; None: "auto" when the kind's classifier weights are
+    installed, else that kind's fallback Q."""
+    kind = model_lib.kind(codec.resolve_model(model))
+    if q is None:
+        q = "auto" if classifier_weights(kind).exists() else FALLBACK_Q[kind]
+    if q == "min":
+        return search_q(rgb, model, backend)
+    if q == "auto":
+        return classifier.predict_q(rgb, classifier.load(classifier_weights(kind))), None
+    if isinstance(q, str) and not q.isdigit():
+        raise InputError(f"q must be a quantizer 0..51, 'min' or 'auto', got {q!r}")
+    return int(q) if isinstance(q, str) else q, None
+
+
+def compress(rgb, q=None, model=None, backend: str = "auto", tau: bool = False) -> bytes:
+    """rclib.compress: choose Q by a strategy, then code the picture at it."""
+    rgb = np.asarray(rgb)
+    picture = np.repeat(rgb[..., None], 3, axis=2) if rgb.ndim == 2 and rgb.dtype == np.uint8 else rgb
+    if q in ("min", "auto", None):
+        picture = bpg.check_rgb(picture)
+    model = codec.resolve_model(model)
+    chosen, bpg_file = choose_q(picture, q, model, backend)
+    return codec.compress(rgb, chosen, model, backend, tau, bpg_file=bpg_file)
+
+
+# ----------------------------------------------------------------------------- Q histories
+def q_histories(originals: Path, prepared: Path, model, qs=None, limit: int | None = None,
+                out: Path | None = None, progress: bool = True):
+    """For every picture and Q: BPG bits (from the prep cache) and the model's residual bits.
+
+    Resumable: rows already in `out` (a CSV) are kept and not recomputed.
+    """
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    from . import data, prep
+
+    qs = qs or q_range(model)
+    done = pd.read_csv(out) if out is not None and Path(out).exists() else None
+    have = set() if done is None else set(zip(done.image, done.q))
+    rows = [] if done is None else done.to_dict("records")
+    jobs = [(p, q) for p in data.list_images(originals)[:limit] for q in qs if (p.stem, q) not in have]
+    for i, (path, q) in enumerate(tqdm(jobs, desc="Q histories", disable=not progress)):
+        x = data.load_rgb(path)
+        folder = prep.q_dir(prepared, q)
+        bpg_bytes = (folder / f"{path.stem}.bpg").stat().st_size
+        x_l = data.load_rgb(folder / f"{path.stem}.png")
+        resid = codec.estimate_residual_bits(x, x_l, q, model)
+        n = x.size
+        rows.append({"image": path.stem, "q": q, "bpg_bits": 8 * bpg_bytes, "residual_bits": resid,
+                     "subpixels": n, "bpsp": (8 * bpg_bytes + resid) / n})
+        if out is not None and (i % 10 == 9 or i == len(jobs) - 1):
+            atomic_write(out, pd.DataFrame(rows).to_csv(index=False).encode(), force=True)
+    table = pd.DataFrame(rows).sort_values(["image", "q"]).reset_index(drop=True)
+    if out is not None:
+        atomic_write(out, table.to_csv(index=False).encode(), force=True)
+    return table
+
+
+def optimal_q(histories) -> dict[str, int]:
+    """Strategy MIN's answer per picture: the Q with the fewest total bits."""
+    best = histories.loc[histories.groupby("image")["bpsp"].idxmin()]
+    return dict(zip(best.image, best.q))
+
+
+def train_classifier(originals: Path, histories, cfg=None, progress: bool = True):
+    """The Q-classifier trained on the Q histories' optimal Q per picture (over their Qs)."""
+    qs = tuple(sorted(int(q) for q in histories.q.unique()))
+    return classifier.train(originals, optimal_q(histories), qs,
+                            cfg or classifier.ClassifierTrainConfig(), progress=progress)
+
+
+def evaluate(histories, predicted: dict[str, int]):
+    """Per picture: the oracle's Q and bpsp, the classifier's Q and bpsp, and the bits lost (%)."""
+    import pandas as pd
+
+    rows = []
+    for image, h in histories.groupby("image"):
+        h = h.set_index("q")
+        oracle_q = int(h.bpsp.idxmin())
+        q = predicted[image]
+        rows.append({"image": image, "oracle_q": oracle_q, "oracle_bpsp": h.bpsp[oracle_q],
+                     "classifier_q": q, "classifier_bpsp": h.bpsp[q],
+                     "lost_pct": 100 * (h.bpsp[q] / h.bpsp[oracle_q] - 1)})
+    return pd.DataFrame(rows)

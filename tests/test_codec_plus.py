@@ -1,0 +1,86 @@
+"""RC+ files: four passes over the 2x2 subimages, bit-exact on photos and edge cases, format v2."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import rclib
+from rclib import bpg, codec, model as model_lib
+from rclib.errors import FormatError, InputError
+
+from .test_codec import _edge_pictures
+
+
+def test_rc_plus_round_trips_edge_pictures_and_photos(photos, tiny_plus_model):
+    pictures = {**_edge_pictures(photos), "astronaut": photos["astronaut"], "coffee": photos["coffee_odd"]}
+    for name, x in pictures.items():
+        for q in (12, 25):
+            blob = codec.compress(x, q=q, model=tiny_plus_model)
+            assert codec.info(blob)["model"] == "rc+" and blob[4] == 2
+            assert np.array_equal(codec.decompress(blob, model=tiny_plus_model), x), (name, q)
+
+
+def test_rc_plus_many_strips_and_other_thread_count(photos, tiny_plus_model):
+    x = np.concatenate([photos["chelsea"]] * 3, axis=0)[:, :90]  # 900 x 90: strips of 256 rows
+    assert len(codec.strip_spans(90, x.shape[0])) > 1
+    blob = codec.compress(x, q=14, model=tiny_plus_model)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert np.array_equal(codec.decompress(blob, model=tiny_plus_model), x)
+    finally:
+        torch.set_num_threads(before)
+    assert codec.compress(x, q=14, model=tiny_plus_model) == blob
+
+
+def test_rc_plus_real_bytes_close_to_the_estimate(photos, tiny_plus_model):
+    x = photos["astronaut"][:256, :256]
+    blob = codec.compress(x, q=14, model=tiny_plus_model)
+    x_l = bpg.decode(codec.extract_bpg(blob))
+    estimate = 8 * codec.info(blob)["bpg_bytes"] + codec.estimate_residual_bits(x, x_l, 14, tiny_plus_model)
+    assert 8 * len(blob) <= 1.005 * estimate + 8 * 200  # the fixed header and per-stream overhead
+
+
+def test_rc_plus_bit_map_of_the_coder_matches_the_training_bit_map_inside_a_strip(photos, tiny_plus_model):
+    """One strip (a small picture): the coder's strip path and the whole-picture bit map agree."""
+    x = photos["coffee_odd"][:64, :80]
+    x_l = bpg.decode(bpg.encode(x, 14))
+    coder = codec.residual_bit_map(x, x_l, 14, tiny_plus_model)
+    whole = tiny_plus_model.bit_map(model_lib.to_tensor(x), model_lib.to_tensor(x_l))[0].permute(1, 2, 0).numpy()
+    assert np.allclose(coder, whole, atol=1e-4)
+
+
+def test_rc_plus_file_refuses_other_models_and_tau(photos, tiny_plus_model, tiny_model):
+    x = photos["chelsea"][:40, :40]
+    blob = codec.compress(x, q=14, model=tiny_plus_model)
+    with pytest.raises(codec.ModelMismatch, match="rc\\+"):
+        codec.decompress(blob, model=tiny_model)
+    with pytest.raises(InputError, match="tau"):
+        codec.compress(x, q=14, model=tiny_plus_model, tau=True)
+
+
+def test_rc_plus_corrupt_and_truncated_files_fail_loudly(photos, tiny_plus_model):
+    x = photos["chelsea"][:48, :64]
+    blob = codec.compress(x, q=14, model=tiny_plus_model)
+    header, start = codec.unpack_header(blob)
+    for cut in (len(blob) - 1, start + 3, 20):
+        with pytest.raises(FormatError):
+            codec.decompress(blob[:cut], model=tiny_plus_model)
+    rng = np.random.default_rng(0)
+    for pos in rng.integers(start + header.bpg_length, len(blob), 12):
+        bad = bytearray(blob)
+        bad[pos] ^= 0x41
+        with pytest.raises(FormatError):
+            codec.decompress(bytes(bad), model=tiny_plus_model)
+
+
+def test_version_1_header_still_reads_as_rc():
+    header = codec.Header(5, 7, 12, 16, 32, bytes(32), bytes(32), 0, [0] * 6, version=1)
+    blob = codec.pack_header(header)
+    parsed, start = codec.unpack_header(blob)
+    assert parsed.version == 1 and parsed.kind == "rc" and start == len(blob)
+    v2 = codec.pack_header(codec.Header(5, 7, 12, 16, 32, bytes(32), bytes(32), 0, [0] * 24, kind="rc+"))
+    assert len(v2) == len(codec.pack_header(codec.Header(5, 7, 12, 16, 32, bytes(32), bytes(32), 0,
+                                                          [0] * 24, version=1))) + 1
+    assert codec.unpack_header(v2)[0].kind == "rc+"
