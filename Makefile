@@ -23,7 +23,7 @@ reproduce: setup
 	$(PY) -m rclib.reproduce --update-readme
 
 lab: setup
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) notebooks/
 
 clean:
 	rm -rf results .pytest_cache

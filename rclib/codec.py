@@ -367,7 +367,11 @@ def decompress(data: bytes, model=None) -> np.ndarray:
     if pixels_sha256(x) != header.pixels_sha256:
         raise FormatError("decoded pixels fail the checksum: the file is corrupt, or it was "
                           "written on a machine whose floating-point results differ from this one")
-    return x[..., 0].copy() if header.flags & FLAG_GRAY else x
+    if header.flags & FLAG_GRAY:
+        if not ((x[..., 0] == x[..., 1]).all() and (x[..., 0] == x[..., 2]).all()):
+            raise FormatError("corrupt .rc file: marked grayscale, but its pixels are not R = G = B")
+        return x[..., 0].copy()
+    return x
 
 
 def residual_bit_map(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=None, tau=None) -> np.ndarray:

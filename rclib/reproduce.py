@@ -68,7 +68,8 @@ def main() -> int:
         trained = {"weights": str(weights)}
     qsel = (RESULTS / "qsel").relative_to(ROOT)
     run_notebook("03_q_selection.ipynb", "03_q_selection.ipynb", progress=False,
-                 **({"dataset": dataset} if dataset != "embedded" else {}), **trained)
+                 **({"dataset": dataset} if dataset != "embedded" else {}),
+                 **({"retrain": True} if trained else {}), **trained)
     clf = classifier.DEFAULT_WEIGHTS if reuse else ROOT / qsel / "q_classifier_cpu.pt"
     os.environ["RCLIB_CLASSIFIER"] = str(clf)  # notebook 04's --q auto uses this run's classifier
     run_notebook("04_eval.ipynb", "04_eval.ipynb", progress=False,
@@ -104,8 +105,8 @@ def summarize(table, tau_table, dataset: str, weights: str) -> dict:
     package = table.image.map(lambda s: data.package_of(s + ".png") if "__" in s else Path(dataset).name)
     per_package = table.assign(package=package).pivot_table(index="codec", columns="package", values="bpsp")
     return {"dataset": dataset, "pictures": int(table.image.nunique()), "weights": weights,
-            "codecs": {c: {k: round(float(v), 4) for k, v in row.items()} for c, row in per_codec.iterrows()},
-            "per_package": {c: {p: round(float(v), 4) for p, v in row.items()}
+            "codecs": {c: {k: round(float(v), 6) for k, v in row.items()} for c, row in per_codec.iterrows()},
+            "per_package": {c: {p: round(float(v), 6) for p, v in row.items()}
                             for c, row in per_package.loc[per_codec.index].iterrows()},
             "packages": {p: int(n) for p, n in package[table.codec == "PNG"].value_counts().sort_index().items()},
             "tau_pictures": int(len(tau_table)), "tau_gain_pct": round(float(tau_table.gain_pct.mean()), 4)}

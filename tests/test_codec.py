@@ -129,7 +129,7 @@ def test_other_weights_are_refused(small_file):
 def test_missing_model_is_clear(monkeypatch, tmp_path, photos):
     monkeypatch.setattr(model_lib, "DEFAULT_WEIGHTS", tmp_path / "none.pt")
     monkeypatch.setattr(codec, "_MODEL_CACHE", {})
-    with pytest.raises(rclib.RclibError, match="no model weights"):
+    with pytest.raises(rclib.RclibError, match="no rc model weights"):
         codec.compress(photos["chelsea"][:8, :8])
 
 

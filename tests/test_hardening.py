@@ -228,3 +228,16 @@ def test_outputs_respect_the_umask(small_rc):
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert os.stat(small_rc / "o.png").st_mode & 0o777 == 0o644
+
+
+def test_a_grayscale_flag_on_a_colour_file_is_refused(photos, tiny_model):
+    """Setting the flag (CRC recomputed) must not make the decoder drop G and B."""
+    import struct
+    import zlib
+
+    blob = bytearray(codec.compress(photos["chelsea"][:24, :24], q=12, model=tiny_model))
+    _, start = codec.unpack_header(bytes(blob))
+    blob[5] |= codec.FLAG_GRAY
+    blob[start - 4:start] = struct.pack(">I", zlib.crc32(bytes(blob[:start - 4])))
+    with pytest.raises(rclib.FormatError, match="grayscale"):
+        codec.decompress(bytes(blob), model=tiny_model)

@@ -78,7 +78,7 @@ def tiny_weights(tmp_path_factory, tiny_model):
 
 def test_03_q_selection(tiny_set, tiny_weights, tmp_path):
     run_and_validate("03_q_selection.ipynb", dict(dataset=str(tiny_set), weights=str(tiny_weights), q_min=12,
-                                                  q_max=13, classifier_profile="tiny", steps=3,
+                                                  q_max=13, retrain=True, classifier_profile="tiny", steps=3,
                                                   out=str(tmp_path / "qsel"), tau_limit=1, progress=False),
                      tmp_path)
     assert (tmp_path / "qsel" / "q_histories_val.csv").exists()

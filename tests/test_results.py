@@ -41,3 +41,45 @@ def test_committed_notebooks_have_no_injected_parameters_and_stay_lean():
         assert "injected-parameters" not in tags, path.name
         assert tags.count("parameters") == 1, path.name
         assert path.stat().st_size < 1_100_000, path.name
+
+
+def _readme_table(first_cell: str) -> list[list[str]]:
+    """Rows of the README table whose header starts with `first_cell`."""
+    lines = (ROOT / "README.md").read_text().splitlines()
+    start = next(i for i, l in enumerate(lines) if l.startswith(f"| {first_cell} |"))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in line.strip("|").split("|")])
+    return rows
+
+
+def test_readme_learning_curve_is_the_committed_log():
+    import pandas as pd
+
+    log = pd.read_csv(ROOT / "data" / "runs" / "rc_cpu" / "log.csv").dropna(subset=["val_bpsp"]).set_index("step")
+    columns = ["val_bpsp", "val_enlightenment-data", "val_enlightenment-data~native", "val_libjxl-testdata",
+               "val_libjxl-testdata~native", "val_lxqt-themes"]
+    rows = [r for r in _readme_table("step") if r[0].isdigit()]
+    assert rows
+    for row in rows:
+        assert [f"{v:.4f}" for v in log.loc[int(row[0]), columns]] == row[1:], row[0]
+
+
+def test_readme_residual_table_is_the_committed_benchmark_output():
+    import importlib.util
+
+    import pandas as pd
+
+    spec = importlib.util.spec_from_file_location("residual_entropy", ROOT / "bench" / "residual_entropy.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    table = pd.read_csv(ROOT / "docs" / "residual_entropy_q14.csv")
+    per_package = pd.concat([bench.weighted(table, ["package", "q"]),
+                             bench.weighted(table.assign(package="all"), ["package", "q"])]).droplevel("q")
+    for row in _readme_table("package")[:len(per_package)]:
+        got = per_package.loc[row[0]]
+        expected = [str(int(got.photos))] + [f"{got[c]:.3f}" for c in
+                                             ("bpg", "h0", "hch", "hctx", "hsp", "model", "model/hch", "webp")]
+        assert row[1:] == expected, row[0]
