@@ -4,7 +4,7 @@ Starts JupyterLab on notebooks/ (127.0.0.1, a token, kernels in notebooks/), ope
 in headless Chromium, runs every cell, waits for the last one, and prints per notebook the wall
 time and any error output.  Needs Debian's chromium and chromium-driver and selenium.
 
-    python bench/lab_run_all.py [01_prep 02_train ...] [--timeout 1800]
+    python bench/lab_run_all.py [01_prep 02_train ...] [--timeout 1800] [--open-only]
 """
 from __future__ import annotations
 
@@ -91,18 +91,27 @@ def wait_for(condition, seconds: float, what: str):
     raise TimeoutError(f"timed out waiting for {what}")
 
 
+def open_notebook(driver, url: str) -> bool:
+    """Open a notebook URL; True when JupyterLab marks it modified right after opening."""
+    driver.get(url)
+    name = url.split("/lab/tree/", 1)[1].split("?", 1)[0]
+    wait_for(lambda: driver.execute_script(
+        "const w = window.jupyterapp && window.jupyterapp.shell.currentWidget; "
+        "return !!(w && w.context && w.context.path.endsWith(arguments[0]) "
+        "&& document.querySelectorAll('.jp-Notebook .jp-Cell').length > 0);", name),
+        120, "the notebook to open")
+    time.sleep(2)
+    return bool(driver.execute_script("return window.jupyterapp.shell.currentWidget.context.model.dirty;"))
+
+
 def run_all(driver, url: str, timeout: float = 1800) -> tuple[float, list[str]]:
     """Open a notebook URL, Run All, wait until every code cell has run; (seconds, error texts)."""
     from selenium.webdriver.common.by import By
 
-    driver.get(url)
+    open_notebook(driver, url)
     wait_for(lambda: driver.execute_script(
-        "return window.jupyterapp && document.querySelectorAll('.jp-Notebook .jp-Cell').length > 0"),
-        120, "the notebook to open")
-    wait_for(lambda: driver.execute_script(
-        "const s = window.jupyterapp.shell.currentWidget; "
-        "return s && s.sessionContext && s.sessionContext.session && s.sessionContext.session.kernel "
-        "&& s.sessionContext.session.kernel.status === 'idle';"), 120, "the kernel to start")
+        "const k = window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel; "
+        "return !!k && k.status === 'idle';"), 120, "the kernel to start")
     t0 = time.time()
     driver.execute_script("window.jupyterapp.commands.execute('notebook:run-all-cells');")
 
@@ -112,7 +121,8 @@ def run_all(driver, url: str, timeout: float = 1800) -> tuple[float, list[str]]:
             "const nb = window.jupyterapp.shell.currentWidget.content; "
             "return nb.widgets.filter(c => c.model.type === 'code').map(c => c.model.executionCount);")
         busy = driver.execute_script(
-            "return window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status !== 'idle';")
+            "const k = window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel; "
+            "return !k || k.status !== 'idle';")
         return counts and all(c is not None for c in counts) and not busy
 
     wait_for(finished, timeout, "Run All to finish")
@@ -133,6 +143,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("notebooks", nargs="*", help="names without .ipynb (default: every numbered notebook)")
     ap.add_argument("--timeout", type=float, default=1800)
+    ap.add_argument("--open-only", action="store_true", help="only report whether each opens modified")
     args = ap.parse_args()
     names = args.notebooks or sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9]*.ipynb"))
     failed = 0
@@ -143,7 +154,11 @@ def main() -> int:
         shutil.copytree(ROOT / "notebooks", work)
         with jupyterlab(work, scratch) as (base, token), chromium(scratch) as driver:
             for name in names:
-                seconds, errors = run_all(driver, f"{base}/lab/tree/{name}.ipynb?token={token}", args.timeout)
+                url = f"{base}/lab/tree/{name}.ipynb?token={token}"
+                if args.open_only:
+                    print(f"{name}: opens {'modified' if open_notebook(driver, url) else 'unmodified'}", flush=True)
+                    continue
+                seconds, errors = run_all(driver, url, args.timeout)
                 failed += bool(errors)
                 print(f"{name}: Run All {'failed' if errors else 'ok'} in {seconds:.0f} s"
                       + "".join(f"\n    {e[:300]}" for e in errors), flush=True)
