@@ -163,10 +163,15 @@ def default_model(kind: str = DEFAULT_KIND):
     path = model_lib.DEFAULT_WEIGHTS if kind == "rc" else model_lib.DEFAULT_PLUS_WEIGHTS
     if kind not in KINDS:
         raise InputError(f"model kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    if not path.exists():
+        raise RclibError(f"no {kind} model weights at {path}; train them with `rclib train` "
+                         "or pass a model explicitly")
+    return _cached_load(path)
+
+
+def _cached_load(path):
+    """Weights loaded once per process (default models and the zoo share the cache)."""
     if str(path) not in _MODEL_CACHE:
-        if not path.exists():
-            raise RclibError(f"no {kind} model weights at {path}; train them with `rclib train` "
-                             "or pass a model explicitly")
         _MODEL_CACHE[str(path)] = model_lib.load(path)
     return _MODEL_CACHE[str(path)]
 
@@ -185,9 +190,7 @@ def model_for_file(weights_id: bytes) -> model_lib.ResidualModel:
     if path is None:
         raise ModelMismatch(f"file was coded with model weights {weights_id.hex()[:12]}…, which are "
                             "not among this rclib's weights (data/models); pass them with --model")
-    if str(path) not in _MODEL_CACHE:
-        _MODEL_CACHE[str(path)] = model_lib.load(path)
-    return _MODEL_CACHE[str(path)]
+    return _cached_load(path)
 
 
 def _weights_id(model) -> bytes:
@@ -255,6 +258,14 @@ def _strip_mixture(model, x_l: torch.Tensor, q: int, y0: int, y1: int) -> Mixtur
 
 
 # ----------------------------------------------------------------------------- public API
+def as_rgb(pixels) -> tuple[np.ndarray, int]:
+    """The picture as checked uint8 (H, W, 3), and the header flags it needs (gray: R = G = B)."""
+    pixels = np.asarray(pixels)
+    if pixels.ndim == 2 and pixels.dtype == np.uint8:
+        return bpg.check_rgb(np.repeat(pixels[..., None], 3, axis=2)), FLAG_GRAY
+    return bpg.check_rgb(pixels), 0
+
+
 def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "auto",
              tau: bool = False, bpg_file: bytes | None = None) -> bytes:
     """Losslessly compress uint8 (H, W, 3) RGB or (H, W) grayscale at BPG quantizer q; returns
@@ -264,11 +275,7 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
     tau: fit a per-image temperature of the scales at encode time (stored in the header).
     bpg_file: BPG's file at q when the caller has it already (a Q search made it).
     """
-    rgb = np.asarray(rgb)
-    flags = 0
-    if rgb.ndim == 2 and rgb.dtype == np.uint8:
-        rgb, flags = np.repeat(rgb[..., None], 3, axis=2), FLAG_GRAY
-    rgb = bpg.check_rgb(rgb)
+    rgb, flags = as_rgb(rgb)
     model = resolve_model(model)
     kind = model_lib.kind(model)
     if tau and kind != "rc":

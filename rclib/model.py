@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from .layers import GDN, ResBlock, init_mixture_priors  # noqa: F401 (GDN: part of the API)
 from .mixture import K, PARAMS_PER_CHANNEL, Mixture
+from .paths import ROOT
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,7 @@ def load(path: Path, map_location: str = "cpu") -> nn.Module:
     return model.eval()
 
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "data" / "models"
+MODELS_DIR = ROOT / "data" / "models"
 DEFAULT_WEIGHTS = MODELS_DIR / "rc_cpu.pt"
 DEFAULT_PLUS_WEIGHTS = MODELS_DIR / "rcplus_cpu.pt"
 

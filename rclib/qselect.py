@@ -71,10 +71,7 @@ def choose_q(rgb: np.ndarray, q=None, model=None, backend: str = "auto") -> tupl
 
 def compress(rgb, q=None, model=None, backend: str = "auto", tau: bool = False) -> bytes:
     """rclib.compress: choose Q by a strategy, then code the picture at it."""
-    rgb = np.asarray(rgb)
-    picture = np.repeat(rgb[..., None], 3, axis=2) if rgb.ndim == 2 and rgb.dtype == np.uint8 else rgb
-    if q in ("min", "auto", None):
-        picture = bpg.check_rgb(picture)
+    picture, _ = codec.as_rgb(rgb)
     model = codec.resolve_model(model)
     chosen, bpg_file = choose_q(picture, q, model, backend)
     return codec.compress(rgb, chosen, model, backend, tau, bpg_file=bpg_file)

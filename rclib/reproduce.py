@@ -17,10 +17,9 @@ import time
 from pathlib import Path
 
 from .imageio import atomic_write
+from .paths import RESULTS, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
-RESULTS = ROOT / "results"
 RESULTS_JSON = ROOT / "docs" / "results.json"   # committed: the README's numbers come from it
 MARK_BEGIN, MARK_END = "<!-- results:begin -->", "<!-- results:end -->"
 
