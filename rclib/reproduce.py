@@ -136,10 +136,16 @@ def results_markdown(results: dict, minutes: float | None = None, command: str =
 
 def committable(executed: Path) -> bytes:
     """An executed notebook as it is committed: without papermill's injected-parameters cell (its
-    values would override the notebook's own defaults under Run All) and papermill's timings."""
+    values would override the notebook's own defaults under Run All) and papermill's timings, with
+    the kernelspec JupyterLab writes (otherwise every notebook opens marked modified)."""
     import json
 
+    from ipykernel.kernelspec import KERNEL_NAME, get_kernel_dict
+
     nb = json.loads(executed.read_text())
+    spec = get_kernel_dict()
+    nb["metadata"]["kernelspec"] = {"display_name": spec["display_name"], "language": spec["language"],
+                                    "name": KERNEL_NAME}
     nb["cells"] = [c for c in nb["cells"]
                    if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
     nb["metadata"].pop("papermill", None)

@@ -76,3 +76,14 @@ def test_notebook_05_runs_all_in_jupyterlab_and_the_q_slider_works(tmp_path, pho
         lab_tools.wait_for(lambda: label() != label_before, 30, "the bpsp line to change")
         assert "13" in readout() and image() != image_before
         browser.save_screenshot(str(shots / "05_slider_moved.png"))
+
+
+def test_committed_notebooks_open_unmodified_in_jupyterlab(tmp_path):
+    import shutil
+
+    work = tmp_path / "notebooks"
+    shutil.copytree(ROOT / "notebooks", work)
+    with lab_tools.jupyterlab(work, tmp_path) as (base, token), lab_tools.chromium(tmp_path) as browser:
+        modified = [p.stem for p in sorted(work.glob("[0-9]*.ipynb"))
+                    if lab_tools.open_notebook(browser, f"{base}/lab/tree/{p.name}?token={token}")]
+    assert not modified, f"JupyterLab marks these modified on opening: {modified}"

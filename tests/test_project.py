@@ -62,6 +62,17 @@ def test_notebooks_have_a_parameters_cell():
         assert len(tagged) == 1, nb.name
 
 
+def test_notebooks_name_the_kernelspec_jupyterlab_writes():
+    """Any other kernelspec is rewritten when JupyterLab opens the notebook, which marks it modified."""
+    import json
+
+    from ipykernel.kernelspec import KERNEL_NAME, get_kernel_dict
+
+    want = {"display_name": get_kernel_dict()["display_name"], "language": "python", "name": KERNEL_NAME}
+    for nb in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        assert json.loads(nb.read_text())["metadata"]["kernelspec"] == want, nb.name
+
+
 def _bench_script(name: str):
     """Import bench/<name>.py (a script, not a package module) with bench/ on the path."""
     import importlib.util
