@@ -104,7 +104,7 @@ def main() -> int:
                    "subpixels": x.size, "webp": webp, "bpg": 8 * len(blob) / x.size,
                    **residual_entropies(x, x_l)}
             if net is not None:
-                row["model"] = codec.estimate_residual_bits(x, x_l, q, net) / x.size
+                row["model"] = codec.estimate_residual_bits(x, x_l, q, net, tables=False) / x.size
             rows.append(row)
     table = pd.DataFrame(rows)
     if args.csv:

@@ -10,17 +10,18 @@ __version__ = "0.1.0"
 __all__ = ["compress", "decompress", "RclibError", "FormatError", "InputError", "__version__"]
 
 
-def compress(pixels, q=None, model=None, backend: str = "auto", tau: bool = False) -> bytes:
+def compress(pixels, q=None, model=None, backend: str = "auto", tau: bool = False, tables: bool = True) -> bytes:
     """Losslessly compress a uint8 picture.
 
     q: a BPG quantizer 0..51, "min" (the cheapest of the model's Q range, estimated), "auto"
     (the Q-classifier) or None ("auto" when its weights are installed); model: None or "rc"
     (RC, the default), "rc+" (four passes, beyond the paper) or a model object; tau: fit a
-    per-image temperature (RC only).  See rclib.qselect.compress and rclib.codec.compress.
+    per-image temperature (RC only); tables: code a channel with a per-image table of its residual
+    where that is smaller than the model (RC only).  See rclib.qselect.compress and rclib.codec.compress.
     """
     from .qselect import compress as _compress
 
-    return _compress(pixels, q=q, model=model, backend=backend, tau=tau)
+    return _compress(pixels, q=q, model=model, backend=backend, tau=tau, tables=tables)
 
 
 def decompress(data: bytes, model=None):

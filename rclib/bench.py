@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import baselines, bpg, codec, data, qselect
+from . import baselines, codec, data, qselect
 
 DEFAULT_BASELINES = ("PNG", "WebP-LL", "JPEG2000-LL", "JPEGXL-LL-e9")
 
@@ -60,10 +60,7 @@ def bench_rclib(x: np.ndarray, q, model=None, name: str | None = None, tau: bool
     if not np.array_equal(back, x):
         raise AssertionError("rclib round trip is not exact")
     meta = codec.info(blob)
-    bpg_file = codec.extract_bpg(blob)
-    header, _ = codec.unpack_header(blob)
-    estimated = 8 * len(bpg_file) + codec.residual_bit_map(x, bpg.decode(bpg_file), header.q, model, header.tau).sum(
-        dtype=np.float64)
+    estimated = 8 * meta["bpg_bytes"] + codec.estimate_coded_bits(x, blob, model)
     n = x.size
     return {"codec": (name or f"rclib Q{q}") + ("+tau" if tau else ""), "q": meta["q"], "bytes": len(blob), "bpsp": 8 * len(blob) / n,
             "bpg_bpsp": meta["bpg_bpsp"], "residual_bpsp": meta["residual_bpsp"],

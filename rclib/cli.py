@@ -54,12 +54,12 @@ def _compress(args) -> None:
     if note:
         print(f"rclib: note: {note}", file=sys.stderr)
     blob = qselect.compress(picture, q=_q_arg(args.q), model=_load_model(args.model), backend=args.backend,
-                            tau=args.tau)
+                            tau=args.tau, tables=not args.no_tables)
     atomic_write(args.output, blob, force=args.force)
     i = codec.info(blob)
     print(f"{args.output}: {i['bytes']} bytes, {i['bpsp']:.3f} bpsp "
           f"(BPG Q{i['q']} {i['bpg_bpsp']:.3f} + residual {i['residual_bpsp']:.3f}"
-          f"{', tau' if i['tau'] else ''})")
+          f"{', tau' if i['tau'] else ''}{', tables ' + i['table_channels'] if i['table_channels'] else ''})")
 
 
 def _q_arg(value: str):
@@ -156,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="BPG quantizer: a number 0..51, 'min' (search the model's Q range for the fewest bits) or "
                         "'auto' (the Q-classifier; the default when its weights are installed, else 12)")
     c.add_argument("--tau", action="store_true", help="fit a per-image temperature (slower, a little smaller)")
+    c.add_argument("--no-tables", action="store_true",
+                   help="code every channel with the model (default: a per-image table where it is smaller; RC)")
     c.add_argument("--model", default=None, help="rc, rc+ (their shipped weights) or a weights file (.pt); default: rc")
     c.set_defaults(func=_compress)
 

@@ -3,9 +3,10 @@
 Layout (all integers big-endian; documented byte by byte in README.md):
 
     0   4  magic  89 52 43 0A  ("\\x89RC\\n")
-    4   1  format version (2; version 1 files, which have no model-kind byte, still decode)
+    4   1  format version (3; versions 1 (no model-kind byte) and 2 (no tables) still decode)
     5   1  flags: bit 0 = the source was grayscale (R = G = B; decoded back to one channel),
-                  bit 1 = a per-image temperature tau follows the fixed header
+                  bit 1 = a per-image temperature tau follows the fixed header,
+                  bit 2 = per-image residual tables follow (version 3)
     6   4  width
    10   4  height
    14   1  BPG quantizer Q
@@ -15,8 +16,13 @@ Layout (all integers big-endian; documented byte by byte in README.md):
    50  32  SHA-256 of the original RGB pixels (row-major, 8-bit, R G B)
    82   4  length of the BPG file
    86   4  number N of residual streams (6 per strip and pass: R, G, B window symbols and escapes)
-   90   1  model kind: 0 = RC (one pass), 1 = RC+ (four passes over the 2x2 subimages); version 2 only
+   90   1  model kind: 0 = RC (one pass), 1 = RC+ (four passes over the 2x2 subimages); version >= 2
     .  60  only with flag bit 1: tau, 3 x 5 float32 (channel-major), multiplying the scales
+    .   1  only with flag bit 2: which channels use a table (bit c: channel c, R G B), nonzero
+    .   4  only with flag bit 2: length L of the tables (at most 65536)
+    .   L  only with flag bit 2: zlib of the tables' frequencies, uint16 big-endian, for each
+           table channel in order its rows (1 for R, 7 for G, 49 for B) of window + 1 values,
+           each row summing to 4096 with every value >= 1 (entropy.TABLE_*)
     . 4*N  length of each residual stream
     .   4  CRC-32 of every byte above
     .      the BPG file, then the N residual streams, back to back; nothing after them
@@ -37,10 +43,11 @@ from .limits import check_pixels
 from .mixture import Mixture
 
 MAGIC = b"\x89RC\n"
-FLAG_GRAY, FLAG_TAU = 1, 2
+FLAG_GRAY, FLAG_TAU, FLAG_TABLES = 1, 2, 4
 _TAU = struct.Struct(">15f")
-VERSION = 2
-VERSIONS = (1, 2)
+VERSION = 3
+VERSIONS = (1, 2, 3)
+_TABLES_MAX = 1 << 16
 _FIXED = struct.Struct(">4sBBIIBBH32s32sII")
 KINDS = ("rc", "rc+")   # the model-kind byte of version 2 indexes this
 PASSES = {"rc": 1, "rc+": 4}
@@ -67,6 +74,7 @@ class Header:
     tau: np.ndarray | None = None  # float32 (3, K) or None
     kind: str = "rc"
     version: int = VERSION
+    tables: list | None = None  # per channel None or uint16 frequencies (rows, window + 1)
 
 
 def strip_rows(width: int, height: int) -> int:
@@ -91,13 +99,18 @@ def strip_spans(width: int, height: int) -> list[tuple[int, int]]:
 
 
 def pack_header(h: Header) -> bytes:
-    flags = h.flags | (FLAG_TAU if h.tau is not None else 0)
+    has_tables = h.tables is not None and any(t is not None for t in h.tables)
+    flags = h.flags | (FLAG_TAU if h.tau is not None else 0) | (FLAG_TABLES if has_tables else 0)
     body = _FIXED.pack(MAGIC, h.version, flags, h.width, h.height, h.q, h.window, h.strip_rows,
                        h.weights_id, h.pixels_sha256, h.bpg_length, len(h.stream_lengths))
     if h.version >= 2:
         body += bytes([KINDS.index(h.kind)])
     if h.tau is not None:
         body += _TAU.pack(*np.asarray(h.tau, dtype=np.float32).ravel().tolist())
+    if has_tables:
+        mask = sum(1 << c for c, t in enumerate(h.tables) if t is not None)
+        blob = pack_tables(h.tables)
+        body += bytes([mask]) + struct.pack(">I", len(blob)) + blob
     body += struct.pack(f">{len(h.stream_lengths)}I", *h.stream_lengths)
     return body + struct.pack(">I", zlib.crc32(body))
 
@@ -118,13 +131,23 @@ def unpack_header(data: bytes) -> tuple[Header, int]:
     (_, _, flags, w, h, q, window, rows, wid, pix, bpg_len, n) = _FIXED.unpack_from(data)
     kind_byte = data[_FIXED.size] if kind_size else 0
     table = _FIXED.size + kind_size + (_TAU.size if flags & FLAG_TAU else 0)
+    mask, blob = 0, b""
+    if flags & FLAG_TABLES and version >= 3:
+        if len(data) < table + 5:
+            raise FormatError("truncated .rc file (tables)")
+        mask, (size,) = data[table], struct.unpack_from(">I", data, table + 1)
+        if size > _TABLES_MAX or len(data) < table + 5 + size:
+            raise FormatError("truncated or corrupt .rc file (tables)")
+        blob = data[table + 5:table + 5 + size]
+        table += 5 + size
     end = table + 4 * n
     if n > 24 * 65536 or len(data) < end + 4:
         raise FormatError("truncated or corrupt .rc file (stream table)")
     (crc,) = struct.unpack_from(">I", data, end)
     if zlib.crc32(data[:end]) != crc:
         raise FormatError("corrupt .rc file (header checksum mismatch)")
-    if flags & ~(FLAG_GRAY | FLAG_TAU) or w == 0 or h == 0 or rows == 0 or kind_byte >= len(KINDS):
+    known = FLAG_GRAY | FLAG_TAU | (FLAG_TABLES if version >= 3 else 0)
+    if flags & ~known or w == 0 or h == 0 or rows == 0 or kind_byte >= len(KINDS):
         raise FormatError("corrupt .rc file (invalid header fields)")
     kind = KINDS[kind_byte]
     if q > 51:
@@ -139,12 +162,47 @@ def unpack_header(data: bytes) -> tuple[Header, int]:
         tau = np.array(_TAU.unpack_from(data, _FIXED.size + kind_size), dtype=np.float32).reshape(3, -1)
         if not (np.isfinite(tau).all() and (tau > 0).all()):
             raise FormatError("corrupt .rc file (invalid tau)")
+    tables = unpack_tables(mask, blob, window) if flags & FLAG_TABLES else None
+    if tables is not None and kind != "rc":
+        raise FormatError("corrupt .rc file (tables are for RC files)")
     lengths = list(struct.unpack_from(f">{n}I", data, table))
     start = end + 4
     if start + bpg_len + sum(lengths) != len(data):
         raise FormatError("truncated or corrupt .rc file (length mismatch)")
     return Header(w, h, q, window, rows, wid, pix, bpg_len, lengths, flags & FLAG_GRAY, tau, kind,
-                  version), start
+                  version, tables), start
+
+
+def pack_tables(tables: list) -> bytes:
+    """The header's table bytes: zlib of the chosen channels' frequencies (uint16 big-endian)."""
+    raw = b"".join(np.asarray(t, dtype=">u2").tobytes() for t in tables if t is not None)
+    return zlib.compress(raw, 9)
+
+
+def unpack_tables(mask: int, blob: bytes, window: int) -> list:
+    """Inverse of pack_tables, checked: sizes known before inflating, rows summing to the total."""
+    if not 0 < mask < 8:
+        raise FormatError("corrupt .rc file (table channel mask)")
+    shapes = [(entropy.TABLE_CONTEXTS[c], window + 1) if mask >> c & 1 else None for c in range(3)]
+    size = sum(2 * a * b for a, b in filter(None, shapes))
+    inflate = zlib.decompressobj()
+    try:
+        raw = inflate.decompress(blob, size + 1)
+    except zlib.error:
+        raise FormatError("corrupt .rc file (tables do not inflate)") from None
+    if len(raw) != size or not inflate.eof or inflate.unused_data:
+        raise FormatError("corrupt .rc file (tables have the wrong size)")
+    tables, pos = [], 0
+    for shape in shapes:
+        if shape is None:
+            tables.append(None)
+            continue
+        t = np.frombuffer(raw, dtype=">u2", count=shape[0] * shape[1], offset=pos).reshape(shape)
+        pos += t.nbytes
+        if (t == 0).any() or (t.sum(axis=1, dtype=np.int64) != entropy.TABLE_TOTAL).any():
+            raise FormatError("corrupt .rc file (invalid table frequencies)")
+        tables.append(t.astype(np.uint16))
+    return tables
 
 
 def pixels_sha256(rgb: np.ndarray) -> bytes:
@@ -267,13 +325,15 @@ def as_rgb(pixels) -> tuple[np.ndarray, int]:
 
 
 def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "auto",
-             tau: bool = False, bpg_file: bytes | None = None) -> bytes:
+             tau: bool = False, bpg_file: bytes | None = None, tables: bool = True) -> bytes:
     """Losslessly compress uint8 (H, W, 3) RGB or (H, W) grayscale at BPG quantizer q; returns
     .rc file bytes.  (Choosing q, "min" or "auto": rclib.compress / qselect.compress.)
 
     model: None or "rc" / "rc+" (the shipped weights of that kind) or a model object.
     tau: fit a per-image temperature of the scales at encode time (stored in the header).
     bpg_file: BPG's file at q when the caller has it already (a Q search made it).
+    tables: code each channel with a per-image table instead of the model where that is smaller
+    (RC models; entropy.TABLE_*).
     """
     rgb, flags = as_rgb(rgb)
     model = resolve_model(model)
@@ -293,6 +353,8 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
     window = entropy.WINDOW
     fitted = _fit_tau(model, x, x_l, q, spans) if tau else None
     t = None if fitted is None else torch.from_numpy(fitted)
+    tables = tables and kind == "rc"
+    freqs = [entropy.quantize_table(n) for n in entropy.table_counts(x, x_l, window)] if tables else None
 
     def code(span):
         y0, y1 = span
@@ -301,10 +363,36 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
         mix = _strip_mixture(model, x_l, q, y0, y1).with_tau(t)
         return entropy.encode(mix, x[:, :, y0:y1], x_l[:, :, y0:y1], window)
 
-    streams = [s for strip in entropy.parallel_map(code, spans) for s in strip]
+    per_strip = entropy.parallel_map(code, spans)
+    chosen = _choose_tables(per_strip, freqs, x, x_l, spans, window) if tables else None
+    if chosen is not None and all(f is not None for f in chosen):
+        fitted = None  # tau scales the model's channels only; none is left
+    streams = [s for strip in per_strip for s in strip]
     header = Header(w, h, q, window, rows, _weights_id(model), pixels_sha256(rgb),
-                    len(bpg_file), [len(s) for s in streams], flags, fitted, kind)
+                    len(bpg_file), [len(s) for s in streams], flags, fitted, kind, tables=chosen)
     return pack_header(header) + bpg_file + b"".join(streams)
+
+
+def _choose_tables(per_strip: list[list[bytes]], freqs: list[np.ndarray], x, x_l, spans, window):
+    """Code every strip with the per-image tables too; for each channel keep whichever of the
+    model's and the table's streams is shorter (the table's own bytes counted), replacing the
+    model's streams in per_strip where the table wins.  Returns the header's tables (or None)."""
+    cdfs = [entropy.table_cdf(f) for f in freqs]
+
+    def code(span):
+        y0, y1 = span
+        return entropy.encode_tables(cdfs, x[:, :, y0:y1], x_l[:, :, y0:y1], window)
+
+    by_table = entropy.parallel_map(code, spans)
+    chosen = [None, None, None]
+    for c in range(3):
+        model_bytes = sum(len(s[2 * c]) + len(s[2 * c + 1]) for s in per_strip)
+        table_bytes = sum(len(s[2 * c]) + len(s[2 * c + 1]) for s in by_table)
+        if table_bytes + len(pack_tables([freqs[c]])) < model_bytes:
+            chosen[c] = freqs[c]
+            for strip, alt in zip(per_strip, by_table):
+                strip[2 * c:2 * c + 2] = alt[2 * c:2 * c + 2]
+    return chosen if any(t is not None for t in chosen) else None
 
 
 def _check_q(q) -> int:
@@ -350,6 +438,7 @@ def decompress(data: bytes, model=None) -> np.ndarray:
         raise FormatError("corrupt .rc file: BPG picture size differs from the header")
     x_l = model_lib.to_tensor(x_l_rgb)
     t = None if header.tau is None else torch.from_numpy(header.tau)
+    tables = None if header.tables is None else [None if f is None else entropy.table_cdf(f) for f in header.tables]
     streams = []
     for n in header.stream_lengths:
         streams.append(data[pos:pos + n])
@@ -363,8 +452,11 @@ def decompress(data: bytes, model=None) -> np.ndarray:
         mine = streams[per_strip * i:per_strip * (i + 1)]
         if header.kind == "rc+":
             return _plus_strip(model, x_l, y0, y1, header.window, streams=mine)
-        mix = _strip_mixture(model, x_l, header.q, y0, y1).with_tau(t)
-        return entropy.decode(mix, x_l[:, :, y0:y1], mine, header.window)
+        if tables is not None and all(c is not None for c in tables):
+            mix = None  # every channel from its table: no forward pass needed
+        else:
+            mix = _strip_mixture(model, x_l, header.q, y0, y1).with_tau(t)
+        return entropy.decode(mix, x_l[:, :, y0:y1], mine, header.window, tables)
 
     try:
         parts = entropy.parallel_map(code, enumerate(spans))
@@ -403,9 +495,34 @@ def residual_bit_map(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=None, t
     return np.concatenate(entropy.parallel_map(bits, strip_spans(x.shape[3], x.shape[2])))
 
 
-def estimate_residual_bits(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=None) -> float:
-    """The model's ideal code length (bits) of x given x_l (BPG at Q q), as the coder sees it."""
-    return float(residual_bit_map(rgb, x_l_rgb, q, model).sum(dtype=np.float64))
+def estimate_residual_bits(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=None,
+                           tables: bool = True) -> float:
+    """Ideal code length (bits) of x given x_l (BPG at Q q), as the coder sees it: per channel the
+    model's, or (tables, RC models) the per-image table's with its header bytes where smaller."""
+    model = resolve_model(model)
+    per_channel = residual_bit_map(rgb, x_l_rgb, q, model).sum(axis=(0, 1), dtype=np.float64)
+    if tables and model_lib.kind(model) == "rc":
+        counts = entropy.table_counts(model_lib.to_tensor(rgb), model_lib.to_tensor(x_l_rgb))
+        for c, n in enumerate(counts):
+            f = entropy.quantize_table(n)
+            per_channel[c] = min(per_channel[c], entropy.table_bits(f, n) + 8 * len(pack_tables([f])))
+    return float(per_channel.sum())
+
+
+def estimate_coded_bits(rgb: np.ndarray, data: bytes, model=None) -> float:
+    """Ideal residual bits of the picture as an .rc file codes it: the model (with the file's tau)
+    for its model channels, the file's tables (and their header bytes) for the others."""
+    header, pos = unpack_header(bytes(data))
+    x_l_rgb = bpg.decode(bytes(data[pos:pos + header.bpg_length]))
+    per_channel = residual_bit_map(rgb, x_l_rgb, header.q, model or model_for_file(header.weights_id),
+                                   header.tau).sum(axis=(0, 1), dtype=np.float64)
+    if header.tables is not None:
+        counts = entropy.table_counts(model_lib.to_tensor(rgb), model_lib.to_tensor(x_l_rgb), header.window)
+        for c, f in enumerate(header.tables):
+            if f is not None:
+                per_channel[c] = entropy.table_bits(f, counts[c])
+        per_channel[0] += 8 * len(pack_tables(header.tables))
+    return float(per_channel.sum())
 
 
 def info(data: bytes) -> dict:
@@ -418,7 +535,8 @@ def info(data: bytes) -> dict:
             "bpsp": 8 * len(data) / n, "bpg_bpsp": 8 * header.bpg_length / n,
             "residual_bpsp": 8 * residual / n,
             "strips": len(header.stream_lengths) // (6 * PASSES[header.kind]),
-            "grayscale": bool(header.flags & FLAG_GRAY), "tau": header.tau is not None}
+            "grayscale": bool(header.flags & FLAG_GRAY), "tau": header.tau is not None,
+            "table_channels": "".join("RGB"[c] for c, f in enumerate(header.tables or []) if f is not None)}
 
 
 def extract_bpg(data: bytes) -> bytes:

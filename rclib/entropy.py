@@ -173,6 +173,103 @@ def _channel_params(mix: Mixture, c: int, x_l: torch.Tensor, residual: torch.Ten
     return flat(weights), flat(mu + x_l[:, c:c + 1]), flat(torch.exp(-log_s))
 
 
+# ----------------------------------------------------------------------------- per-image tables
+# A channel may instead be coded with a table sent in the file: the picture's own frequencies of
+# r = x - x_l (window values around 0, plus escape), given the earlier channels' residuals clipped
+# to +-TABLE_CLIP.  BPG's residual carries a per-picture joint pattern across R, G, B (mostly from
+# its YCbCr rounding) that the mixture's linear channel coupling cannot express; the encoder keeps
+# the table for a channel only when it codes that channel in fewer bytes than the model.
+TABLE_CLIP = 3
+TABLE_CONTEXTS = (1, 2 * TABLE_CLIP + 1, (2 * TABLE_CLIP + 1) ** 2)  # rows of R's, G's and B's table
+TABLE_TOTAL = 1 << 12     # each row's frequencies sum to this; every symbol >= 1
+
+
+def table_context(residual: torch.Tensor, c: int) -> torch.Tensor:
+    """Row index of every subpixel of channel c: its earlier channels' residuals, clipped."""
+    clip = lambda t: (t.clamp(-TABLE_CLIP, TABLE_CLIP) + TABLE_CLIP).reshape(-1).long()  # noqa: E731
+    if c == 0:
+        return torch.zeros(residual[0, 0].numel(), dtype=torch.long)
+    if c == 1:
+        return clip(residual[0, 0])
+    return clip(residual[0, 0]) * (2 * TABLE_CLIP + 1) + clip(residual[0, 1])
+
+
+def _table_symbols(residual_c: torch.Tensor, window: int) -> torch.Tensor:
+    """Window symbols of residuals: r + window/2 inside [-window/2, window/2), else escape (window)."""
+    sym = residual_c.reshape(-1) + window // 2
+    return torch.where((sym >= 0) & (sym < window), sym, torch.full_like(sym, window)).long()
+
+
+def table_counts(x: torch.Tensor, x_l: torch.Tensor, window: int = WINDOW) -> list[np.ndarray]:
+    """Counts (rows, window + 1) per channel of each symbol under its row, over the picture."""
+    residual = x - x_l
+    out = []
+    for c in range(3):
+        row = table_context(residual, c)
+        sym = _table_symbols(residual[0, c], window)
+        flat = np.bincount((row * (window + 1) + sym).numpy(), minlength=TABLE_CONTEXTS[c] * (window + 1))
+        out.append(flat.reshape(TABLE_CONTEXTS[c], window + 1))
+    return out
+
+
+def quantize_table(counts: np.ndarray) -> np.ndarray:
+    """Counts -> frequencies (uint16) summing to TABLE_TOTAL per row, every symbol >= 1 (an
+    empty row becomes uniform).  Deterministic integer arithmetic: encoder and decoder agree."""
+    counts = np.asarray(counts, dtype=np.int64)
+    n_sym = counts.shape[1]
+    free = TABLE_TOTAL - n_sym
+    total = counts.sum(axis=1, keepdims=True)
+    share = np.where(total > 0, counts * free // np.maximum(total, 1), free // n_sym)
+    freqs = share + 1
+    # Hand what rounding left over to each row's most frequent symbol.
+    top = freqs.argmax(axis=1)
+    freqs[np.arange(len(freqs)), top] += TABLE_TOTAL - freqs.sum(axis=1)
+    return freqs.astype(np.uint16)
+
+
+def table_cdf(freqs: np.ndarray) -> torch.Tensor:
+    """int16 CDFs (rows, symbols + 1) in torchac's layout from frequencies summing to TABLE_TOTAL."""
+    scale = (1 << PRECISION) // TABLE_TOTAL
+    cum = np.zeros((freqs.shape[0], freqs.shape[1] + 1), dtype=np.int64)
+    cum[:, 1:] = np.cumsum(freqs.astype(np.int64) * scale, axis=1)
+    cum[:, -1] = 0
+    cum = cum - (cum >= 1 << 15) * (1 << 16)
+    return torch.from_numpy(cum.astype(np.int16))
+
+
+def table_bits(freqs: np.ndarray, counts: np.ndarray) -> float:
+    """Ideal bits of symbols with these counts under these frequencies (escapes' 8 bits included)."""
+    p = freqs.astype(np.float64) / TABLE_TOTAL
+    return float(-(counts * np.log2(p)).sum() + 8 * counts[:, -1].sum())
+
+
+def _table_encode(cdf: torch.Tensor, c: int, x: torch.Tensor, residual: torch.Tensor, window: int):
+    torchac = _torchac()
+    sym = _table_symbols(residual[0, c], window)
+    cdfs = cdf[table_context(residual, c)]
+    esc = x[0, c].reshape(-1)[sym == window].to(torch.int16)
+    return [torchac.encode_int16_normalized_cdf(cdfs, sym.to(torch.int16)),
+            torchac.encode_int16_normalized_cdf(_uniform_cdf(len(esc), 0), esc) if len(esc) else b""]
+
+
+def _table_decode(cdf: torch.Tensor, c: int, x_l: torch.Tensor, residual: torch.Tensor,
+                  streams: list[bytes], window: int) -> torch.Tensor:
+    torchac = _torchac()
+    sym = torchac.decode_int16_normalized_cdf(cdf[table_context(residual, c)], streams[0]).long()
+    esc = sym == window
+    n_esc = int(esc.sum())
+    x = x_l[0, c].reshape(-1) + (sym - window // 2).to(torch.float32)
+    if n_esc:
+        x[esc] = torchac.decode_int16_normalized_cdf(_uniform_cdf(n_esc, 0), streams[1]).to(torch.float32)
+    return x
+
+
+def encode_tables(cdfs: list[torch.Tensor], x: torch.Tensor, x_l: torch.Tensor, window: int = WINDOW) -> list[bytes]:
+    """All three channels coded with per-image tables (no model): 6 byte strings like encode's."""
+    residual = x - x_l
+    return [s for c in range(3) for s in _table_encode(cdfs[c], c, x, residual, window)]
+
+
 def encode(mix: Mixture, x: torch.Tensor, x_l: torch.Tensor, window: int = WINDOW) -> list[bytes]:
     """x, x_l: (1, 3, H, W) float 0..255 -> 6 byte strings: for R, G, B the window symbols
     and the escaped values."""
@@ -190,8 +287,10 @@ def encode(mix: Mixture, x: torch.Tensor, x_l: torch.Tensor, window: int = WINDO
     return out
 
 
-def decode(mix: Mixture, x_l: torch.Tensor, streams: list[bytes], window: int = WINDOW) -> torch.Tensor:
-    """Inverse of encode: decode R, then G given r_R, then B given r_R and r_G."""
+def decode(mix: Mixture | None, x_l: torch.Tensor, streams: list[bytes], window: int = WINDOW,
+           tables: list | None = None) -> torch.Tensor:
+    """Inverse of encode: decode R, then G given r_R, then B given r_R and r_G.  tables: per
+    channel None (the mixture's) or the int16 CDF rows of a per-image table (encode_tables)."""
     torchac = _torchac()
     if len(streams) != 6:
         raise ValueError("expected 6 residual streams")
@@ -199,6 +298,10 @@ def decode(mix: Mixture, x_l: torch.Tensor, streams: list[bytes], window: int = 
     x = torch.zeros_like(x_l)
     residual = torch.zeros_like(x_l)
     for c in range(3):
+        if tables is not None and tables[c] is not None:
+            x[0, c] = _table_decode(tables[c], c, x_l, residual, streams[2 * c:2 * c + 2], window).view(h, w)
+            residual[0, c] = x[0, c] - x_l[0, c]
+            continue
         weights, centres, inv_s = _channel_params(mix, c, x_l, residual)
         start = window_start(weights, centres, window)
         sym = torchac.decode_int16_normalized_cdf(quantized_cdf(weights, centres, inv_s, start, window),

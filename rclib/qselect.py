@@ -35,24 +35,27 @@ def classifier_weights(kind: str = "rc") -> Path:
     return CLASSIFIER_WEIGHTS[kind]
 
 
-def estimate_bits(rgb: np.ndarray, q: int, model=None, backend: str = "auto") -> tuple[float, bytes]:
-    """BPG bits + the model's residual bits at quantizer q (no arithmetic coding); and the BPG file."""
+def estimate_bits(rgb: np.ndarray, q: int, model=None, backend: str = "auto",
+                  tables: bool = True) -> tuple[float, bytes]:
+    """BPG bits + the residual's ideal bits at quantizer q (no arithmetic coding); and the BPG file."""
     bpg_file = bpg.encode(rgb, q, backend=backend)
-    return 8 * len(bpg_file) + codec.estimate_residual_bits(rgb, bpg.decode(bpg_file), q, model), bpg_file
+    resid = codec.estimate_residual_bits(rgb, bpg.decode(bpg_file), q, model, tables)
+    return 8 * len(bpg_file) + resid, bpg_file
 
 
-def search_q(rgb: np.ndarray, model=None, backend: str = "auto", qs=None) -> tuple[int, bytes]:
+def search_q(rgb: np.ndarray, model=None, backend: str = "auto", qs=None, tables: bool = True) -> tuple[int, bytes]:
     """Strategy `min`: the Q of `qs` (default: the model kind's range) with the fewest estimated
     bits, and its BPG file."""
     best = None
     for q in qs or q_range(model):
-        bits, bpg_file = estimate_bits(rgb, q, model, backend)
+        bits, bpg_file = estimate_bits(rgb, q, model, backend, tables)
         if best is None or bits < best[0]:
             best = (bits, q, bpg_file)
     return best[1], best[2]
 
 
-def choose_q(rgb: np.ndarray, q=None, model=None, backend: str = "auto") -> tuple[int, bytes | None]:
+def choose_q(rgb: np.ndarray, q=None, model=None, backend: str = "auto",
+             tables: bool = True) -> tuple[int, bytes | None]:
     """A strategy's Q for a picture, and BPG's file at it when the strategy made one.
 
     q: a quantizer 0..51; "min"; "auto"; None: "auto" when the kind's classifier weights are
@@ -61,7 +64,7 @@ def choose_q(rgb: np.ndarray, q=None, model=None, backend: str = "auto") -> tupl
     if q is None:
         q = "auto" if classifier_weights(kind).exists() else FALLBACK_Q[kind]
     if q == "min":
-        return search_q(rgb, model, backend)
+        return search_q(rgb, model, backend, tables=tables)
     if q == "auto":
         return classifier.predict_q(rgb, classifier.load(classifier_weights(kind))), None
     if isinstance(q, str) and not q.isdigit():
@@ -69,20 +72,22 @@ def choose_q(rgb: np.ndarray, q=None, model=None, backend: str = "auto") -> tupl
     return int(q) if isinstance(q, str) else q, None
 
 
-def compress(rgb, q=None, model=None, backend: str = "auto", tau: bool = False) -> bytes:
+def compress(rgb, q=None, model=None, backend: str = "auto", tau: bool = False, tables: bool = True) -> bytes:
     """rclib.compress: choose Q by a strategy, then code the picture at it."""
     picture, _ = codec.as_rgb(rgb)
     model = codec.resolve_model(model)
-    chosen, bpg_file = choose_q(picture, q, model, backend)
-    return codec.compress(rgb, chosen, model, backend, tau, bpg_file=bpg_file)
+    chosen, bpg_file = choose_q(picture, q, model, backend, tables)
+    return codec.compress(rgb, chosen, model, backend, tau, bpg_file=bpg_file, tables=tables)
 
 
 # ----------------------------------------------------------------------------- Q histories
 def q_histories(originals: Path, prepared: Path, model, qs=None, limit: int | None = None,
-                out: Path | None = None, progress: bool = True):
-    """For every picture and Q: BPG bits (from the prep cache) and the model's residual bits.
+                out: Path | None = None, progress: bool = True, tables: bool = True):
+    """For every picture and Q: BPG bits (from the prep cache) and the residual's estimated bits
+    (the model's, or per channel a per-image table's where smaller: codec.estimate_residual_bits).
 
-    Resumable: rows already in `out` (a CSV) are kept and not recomputed.
+    Resumable: rows already in `out` (a CSV) by the same estimator (weights and tables) are kept
+    and not recomputed; rows by another are dropped.
     """
     import pandas as pd
     from tqdm.auto import tqdm
@@ -90,7 +95,11 @@ def q_histories(originals: Path, prepared: Path, model, qs=None, limit: int | No
     from . import data, prep
 
     qs = qs or q_range(model)
+    model = codec.resolve_model(model)
+    estimator = model_lib.weights_id(model)[:16] + ("+tables" if tables else "")
     done = pd.read_csv(out) if out is not None and Path(out).exists() else None
+    if done is not None:
+        done = done[done.get("estimator", pd.Series(index=done.index, dtype=object)) == estimator]
     have = set() if done is None else set(zip(done.image, done.q))
     rows = [] if done is None else done.to_dict("records")
     jobs = [(p, q) for p in data.list_images(originals)[:limit] for q in qs if (p.stem, q) not in have]
@@ -99,10 +108,10 @@ def q_histories(originals: Path, prepared: Path, model, qs=None, limit: int | No
         folder = prep.q_dir(prepared, q)
         bpg_bytes = (folder / f"{path.stem}.bpg").stat().st_size
         x_l = data.load_rgb(folder / f"{path.stem}.png")
-        resid = codec.estimate_residual_bits(x, x_l, q, model)
+        resid = codec.estimate_residual_bits(x, x_l, q, model, tables)
         n = x.size
         rows.append({"image": path.stem, "q": q, "bpg_bits": 8 * bpg_bytes, "residual_bits": resid,
-                     "subpixels": n, "bpsp": (8 * bpg_bytes + resid) / n})
+                     "subpixels": n, "bpsp": (8 * bpg_bytes + resid) / n, "estimator": estimator})
         if out is not None and (i % 10 == 9 or i == len(jobs) - 1):
             atomic_write(out, pd.DataFrame(rows).to_csv(index=False).encode(), force=True)
     table = pd.DataFrame(rows).sort_values(["image", "q"]).reset_index(drop=True)

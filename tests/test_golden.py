@@ -41,8 +41,8 @@ def test_unknown_weights_are_a_clear_error():
 @pytest.mark.slow
 def test_validation_photos_code_to_their_expected_byte_counts():
     """CompressAI-style golden numbers: the exact .rc sizes of two validation photos at Q 12 with the
-    weights named in tests/expected/validation_bytes.json (a change to BPG, the model, the mixture
-    or the coder shows up here), and they decode exactly."""
+    weights named in tests/expected/validation_bytes.json (a change to BPG, the model, the mixture,
+    the tables or the coder shows up here), by default and with the model alone; they decode exactly."""
     import json
 
     from rclib import data
@@ -54,5 +54,10 @@ def test_validation_photos_code_to_their_expected_byte_counts():
         assert data.sha256_file(root / f"{name}.png") == want["png_sha256"], name
         x = data.load_rgb(root / f"{name}.png")
         blob = rclib.compress(x, q=want["q"], model=net)
-        assert (len(blob), codec.info(blob)["bpg_bytes"]) == (want["rc_bytes"], want["bpg_bytes"]), name
+        info = codec.info(blob)
+        assert (len(blob), info["bpg_bytes"], info["table_channels"]) == (
+            want["rc_bytes"], want["bpg_bytes"], want["table_channels"]), name
         assert np.array_equal(rclib.decompress(blob), x), name
+        model_only = rclib.compress(x, q=want["q"], model=net, tables=False)
+        assert len(model_only) == want["rc_bytes_model_only"], name
+        assert np.array_equal(rclib.decompress(model_only), x), name

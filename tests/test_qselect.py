@@ -16,12 +16,12 @@ def crop(photos):
 
 
 def test_tau_round_trip_and_header(crop, tiny_model):
-    blob = codec.compress(crop, q=14, model=tiny_model, tau=True)
+    blob = codec.compress(crop, q=14, model=tiny_model, tau=True, tables=False)
     assert np.array_equal(codec.decompress(blob, model=tiny_model), crop)
     header, _ = codec.unpack_header(blob)
     # tau is kept only when it lowers the bits; random tiny weights leave a lot to gain.
     assert header.tau is not None and header.tau.shape == (3, 5) and header.tau.dtype == np.float32
-    plain = codec.compress(crop, q=14, model=tiny_model)
+    plain = codec.compress(crop, q=14, model=tiny_model, tables=False)
     assert len(blob) < len(plain)
     assert codec.info(blob)["tau"] and not codec.info(plain)["tau"]
 
@@ -30,7 +30,7 @@ def test_tau_field_is_checked(crop, tiny_model):
     import struct
     import zlib
 
-    good = codec.compress(crop, q=14, model=tiny_model, tau=True)
+    good = codec.compress(crop, q=14, model=tiny_model, tau=True, tables=False)
     _, pos = codec.unpack_header(good)
     blob = bytearray(good)
     blob[91:95] = b"\xff\xc0\x00\x00"            # tau[0] = NaN (after the kind byte), CRC fixed up
@@ -83,7 +83,7 @@ def test_classifier_shapes_and_prediction(photos):
     assert classifier.centre_crop(photos["astronaut"]).shape == (384, 384, 3)
 
 
-def test_q_histories_and_classifier_training(tmp_path, photos, tiny_model):
+def test_q_histories_and_classifier_training(tmp_path, photos, tiny_model, monkeypatch):
     from rclib import prep
 
     folder = tmp_path / "pics"
@@ -101,9 +101,15 @@ def test_q_histories_and_classifier_training(tmp_path, photos, tiny_model):
     best = qselect.optimal_q(table)
     for image, rows in table.groupby("image"):
         assert best[image] == rows.loc[rows.bpsp.idxmin(), "q"]
-    # Resumable: a second call computes nothing new.
-    again = qselect.q_histories(folder, prepared, None, qs=qs, out=out, progress=False)
+    # Resumable: a second call computes nothing new (a trap would make it fail).
+    with monkeypatch.context() as m:
+        m.setattr(codec, "estimate_residual_bits", lambda *a, **k: 1 / 0)
+        again = qselect.q_histories(folder, prepared, tiny_model, qs=qs, out=out, progress=False)
     assert again.equals(table)
+    # Rows by another estimator (here: without tables) are recomputed, never mixed in.
+    model_only = qselect.q_histories(folder, prepared, tiny_model, qs=qs, out=out, progress=False, tables=False)
+    assert (model_only.estimator != table.estimator).all()
+    assert (model_only.residual_bits >= table.residual_bits - 1e-6).all()
     net = qselect.train_classifier(folder, table, classifier.ClassifierTrainConfig(model="tiny", steps=3, batch=2,
                                                                                  crop=32), progress=False)
     assert net.qs == qs
