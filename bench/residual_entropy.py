@@ -9,7 +9,9 @@ histogram) entropy of the residual r = x - x_l under three contexts a coder coul
 These are fitted to each picture (so slightly optimistic: no model cost) and need no training; a
 CNN can beat them only by finding structure in x_l that a histogram over these contexts misses.
 Beside them, `model`: the residual model's own bits (default the shipped weights), and
-model/hch.  Means are weighted by subpixels, per validation package and over the whole set.
+model/hch; `tables`: what rclib's per-image tables cost (hch's contexts with r_R and r_G clipped to
++-3, their header bytes included); `coded`: per channel the cheaper of the two, as rclib codes it.
+Means are weighted by subpixels, per validation package and over the whole set.
 
     python bench/residual_entropy.py [--qs 12 14 17] [--limit N] [--model PATH|none] [--csv F]
 """
@@ -66,9 +68,18 @@ def residual_entropies(x: np.ndarray, x_l: np.ndarray) -> dict:
     }
 
 
+def table_bits(x: np.ndarray, x_l: np.ndarray) -> float:
+    """Bits of the residual under rclib's per-image tables, every channel, header bytes included."""
+    from rclib import codec, entropy, model as model_lib
+
+    counts = entropy.table_counts(model_lib.to_tensor(x), model_lib.to_tensor(x_l))
+    freqs = [entropy.quantize_table(n) for n in counts]
+    return sum(entropy.table_bits(f, n) for f, n in zip(freqs, counts)) + 8 * (len(codec.pack_tables(freqs)) + 5)
+
+
 def weighted(table, by):
     """Subpixel-weighted means of the numeric columns per group."""
-    cols = [c for c in ("bpg", "h0", "hch", "hctx", "hsp", "model", "webp") if c in table]
+    cols = [c for c in ("bpg", "h0", "hch", "hctx", "hsp", "model", "tables", "coded", "webp") if c in table]
     sums = table[cols].multiply(table.subpixels, axis=0).assign(subpixels=table.subpixels)
     sums[by] = table[by]
     g = sums.groupby(by).sum()
@@ -103,8 +114,10 @@ def main() -> int:
             row = {"image": path.stem, "package": data.package_of(path.name), "q": q,
                    "subpixels": x.size, "webp": webp, "bpg": 8 * len(blob) / x.size,
                    **residual_entropies(x, x_l)}
+            row["tables"] = table_bits(x, x_l) / x.size
             if net is not None:
                 row["model"] = codec.estimate_residual_bits(x, x_l, q, net, tables=False) / x.size
+                row["coded"] = codec.estimate_residual_bits(x, x_l, q, net) / x.size
             rows.append(row)
     table = pd.DataFrame(rows)
     if args.csv:

@@ -46,12 +46,13 @@ def peak_rss():
         result["peak"] = max(result["peak"], _rss_bytes())
 
 
-def bench_rclib(x: np.ndarray, q, model=None, name: str | None = None, tau: bool = False) -> dict:
+def bench_rclib(x: np.ndarray, q, model=None, name: str | None = None, tau: bool = False,
+                tables: bool = True) -> dict:
     """Compress and decompress one picture; check it is exact; sizes, estimate, speed, memory."""
     mpix = x.shape[0] * x.shape[1] / 1e6
     with peak_rss() as enc_mem:
         t0 = time.perf_counter()
-        blob = qselect.compress(x, q=q, model=model, tau=tau)
+        blob = qselect.compress(x, q=q, model=model, tau=tau, tables=tables)
         t_enc = time.perf_counter() - t0
     with peak_rss() as dec_mem:
         t0 = time.perf_counter()
@@ -62,7 +63,9 @@ def bench_rclib(x: np.ndarray, q, model=None, name: str | None = None, tau: bool
     meta = codec.info(blob)
     estimated = 8 * meta["bpg_bytes"] + codec.estimate_coded_bits(x, blob, model)
     n = x.size
-    return {"codec": (name or f"rclib Q{q}") + ("+tau" if tau else ""), "q": meta["q"], "bytes": len(blob), "bpsp": 8 * len(blob) / n,
+    label = (name or f"rclib Q{q}") + ("+tau" if tau else "") + ("" if tables else " model only")
+    return {"codec": label, "q": meta["q"], "bytes": len(blob), "bpsp": 8 * len(blob) / n,
+            "table_channels": len(meta["table_channels"]),
             "bpg_bpsp": meta["bpg_bpsp"], "residual_bpsp": meta["residual_bpsp"],
             "estimated_bpsp": estimated / n, "encode_mpix_s": mpix / t_enc, "decode_mpix_s": mpix / t_dec,
             "encode_peak_mib": enc_mem["peak"] / 2**20, "decode_peak_mib": dec_mem["peak"] / 2**20}
@@ -76,11 +79,12 @@ def bench_baseline(name: str, x: np.ndarray) -> dict:
 
 
 def run(folder: Path, qs=(12,), limit: int | None = None, baseline_names=DEFAULT_BASELINES,
-        model=None, progress: bool = True, rclib_name: str | None = None, taus=(False,)):
+        model=None, progress: bool = True, rclib_name: str | None = None, variants=((False, True),)):
     """Benchmark every picture of `folder` (rclib at each of `qs`, then the baselines).
 
-    qs: quantizers, "min" or "auto"; rclib_name labels rclib's rows (default "rclib Q<q>", then
-    "+tau" for the rows coded with tau; taus=(False, True) runs both).
+    qs: quantizers, "min" or "auto"; variants: rclib's (tau, tables) settings to run; rclib_name
+    labels rclib's rows (default "rclib Q<q>", then "+tau" for rows coded with tau and " model
+    only" for rows coded without per-image tables).
     Returns the per-picture DataFrame.
     """
     import pandas as pd
@@ -91,8 +95,8 @@ def run(folder: Path, qs=(12,), limit: int | None = None, baseline_names=DEFAULT
     for path in tqdm(images, desc="benchmark", disable=not progress):
         x = data.load_rgb(path)
         for q in qs:
-            for tau in taus:
-                rows.append({"image": path.stem, **bench_rclib(x, q, model, rclib_name, tau)})
+            for tau, tables in variants:
+                rows.append({"image": path.stem, **bench_rclib(x, q, model, rclib_name, tau, tables)})
         for name in baseline_names:
             rows.append({"image": path.stem, **bench_baseline(name, x)})
     return pd.DataFrame(rows)

@@ -18,11 +18,12 @@ Layout (all integers big-endian; documented byte by byte in README.md):
    86   4  number N of residual streams (6 per strip and pass: R, G, B window symbols and escapes)
    90   1  model kind: 0 = RC (one pass), 1 = RC+ (four passes over the 2x2 subimages); version >= 2
     .  60  only with flag bit 1: tau, 3 x 5 float32 (channel-major), multiplying the scales
-    .   1  only with flag bit 2: which channels use a table (bit c: channel c, R G B), nonzero
+    .   2  only with flag bit 2: which (pass, channel) use a table: bit 3 * pass + c (c: R G B;
+           RC has one pass, RC+ four), nonzero
     .   4  only with flag bit 2: length L of the tables (at most 65536)
     .   L  only with flag bit 2: zlib of the tables' frequencies, uint16 big-endian, for each
-           table channel in order its rows (1 for R, 7 for G, 49 for B) of window + 1 values,
-           each row summing to 4096 with every value >= 1 (entropy.TABLE_*)
+           channel some pass uses, in R G B order, its rows (1 for R, 7 for G, 49 for B) of
+           window + 1 values, each row summing to 4096 with every value >= 1 (entropy.TABLE_*)
     . 4*N  length of each residual stream
     .   4  CRC-32 of every byte above
     .      the BPG file, then the N residual streams, back to back; nothing after them
@@ -75,6 +76,7 @@ class Header:
     kind: str = "rc"
     version: int = VERSION
     tables: list | None = None  # per channel None or uint16 frequencies (rows, window + 1)
+    table_mask: int = 0         # bit 3 * pass + c: that pass codes channel c with tables[c]
 
 
 def strip_rows(width: int, height: int) -> int:
@@ -99,7 +101,7 @@ def strip_spans(width: int, height: int) -> list[tuple[int, int]]:
 
 
 def pack_header(h: Header) -> bytes:
-    has_tables = h.tables is not None and any(t is not None for t in h.tables)
+    has_tables = h.table_mask != 0
     flags = h.flags | (FLAG_TAU if h.tau is not None else 0) | (FLAG_TABLES if has_tables else 0)
     body = _FIXED.pack(MAGIC, h.version, flags, h.width, h.height, h.q, h.window, h.strip_rows,
                        h.weights_id, h.pixels_sha256, h.bpg_length, len(h.stream_lengths))
@@ -108,9 +110,8 @@ def pack_header(h: Header) -> bytes:
     if h.tau is not None:
         body += _TAU.pack(*np.asarray(h.tau, dtype=np.float32).ravel().tolist())
     if has_tables:
-        mask = sum(1 << c for c, t in enumerate(h.tables) if t is not None)
         blob = pack_tables(h.tables)
-        body += bytes([mask]) + struct.pack(">I", len(blob)) + blob
+        body += struct.pack(">HI", h.table_mask, len(blob)) + blob
     body += struct.pack(f">{len(h.stream_lengths)}I", *h.stream_lengths)
     return body + struct.pack(">I", zlib.crc32(body))
 
@@ -133,13 +134,13 @@ def unpack_header(data: bytes) -> tuple[Header, int]:
     table = _FIXED.size + kind_size + (_TAU.size if flags & FLAG_TAU else 0)
     mask, blob = 0, b""
     if flags & FLAG_TABLES and version >= 3:
-        if len(data) < table + 5:
+        if len(data) < table + 6:
             raise FormatError("truncated .rc file (tables)")
-        mask, (size,) = data[table], struct.unpack_from(">I", data, table + 1)
-        if size > _TABLES_MAX or len(data) < table + 5 + size:
+        mask, size = struct.unpack_from(">HI", data, table)
+        if size > _TABLES_MAX or len(data) < table + 6 + size:
             raise FormatError("truncated or corrupt .rc file (tables)")
-        blob = data[table + 5:table + 5 + size]
-        table += 5 + size
+        blob = data[table + 6:table + 6 + size]
+        table += 6 + size
     end = table + 4 * n
     if n > 24 * 65536 or len(data) < end + 4:
         raise FormatError("truncated or corrupt .rc file (stream table)")
@@ -162,15 +163,28 @@ def unpack_header(data: bytes) -> tuple[Header, int]:
         tau = np.array(_TAU.unpack_from(data, _FIXED.size + kind_size), dtype=np.float32).reshape(3, -1)
         if not (np.isfinite(tau).all() and (tau > 0).all()):
             raise FormatError("corrupt .rc file (invalid tau)")
-    tables = unpack_tables(mask, blob, window) if flags & FLAG_TABLES else None
-    if tables is not None and kind != "rc":
-        raise FormatError("corrupt .rc file (tables are for RC files)")
+    if flags & FLAG_TABLES and not 0 < mask < 1 << 3 * PASSES[kind]:
+        raise FormatError("corrupt .rc file (table mask)")
+    tables = unpack_tables(_channels_of(mask), blob, window) if flags & FLAG_TABLES else None
     lengths = list(struct.unpack_from(f">{n}I", data, table))
     start = end + 4
     if start + bpg_len + sum(lengths) != len(data):
         raise FormatError("truncated or corrupt .rc file (length mismatch)")
     return Header(w, h, q, window, rows, wid, pix, bpg_len, lengths, flags & FLAG_GRAY, tau, kind,
-                  version, tables), start
+                  version, tables, mask), start
+
+
+def _channels_of(mask: int) -> int:
+    """Bit c set when some pass codes channel c with a table."""
+    return (mask | mask >> 3 | mask >> 6 | mask >> 9) & 7
+
+
+def pass_tables(header: Header, k: int) -> list | None:
+    """Pass k's per-channel table CDFs (None: the model) from a header, or None without tables."""
+    if not header.table_mask >> 3 * k & 7:
+        return None
+    return [entropy.table_cdf(header.tables[c]) if header.table_mask >> (3 * k + c) & 1 else None
+            for c in range(3)]
 
 
 def pack_tables(tables: list) -> bytes:
@@ -182,7 +196,7 @@ def pack_tables(tables: list) -> bytes:
 def unpack_tables(mask: int, blob: bytes, window: int) -> list:
     """Inverse of pack_tables, checked: sizes known before inflating, rows summing to the total."""
     if not 0 < mask < 8:
-        raise FormatError("corrupt .rc file (table channel mask)")
+        raise FormatError("corrupt .rc file (table mask)")
     shapes = [(entropy.TABLE_CONTEXTS[c], window + 1) if mask >> c & 1 else None for c in range(3)]
     size = sum(2 * a * b for a, b in filter(None, shapes))
     inflate = zlib.decompressobj()
@@ -260,12 +274,13 @@ def _weights_id(model) -> bytes:
 
 
 def _plus_strip(model, x_l: torch.Tensor, y0: int, y1: int, window: int, x: torch.Tensor | None = None,
-                streams: list[bytes] | None = None, bits: bool = False):
+                streams: list[bytes] | None = None, bits: bool = False, tables: list | None = None):
     """Rows y0..y1 (y0 even) with an RC+ model, pass by pass, each pass seeing x_l (with the
     model's margin) and the residuals of the earlier passes inside this strip only.
 
     With x: encode (6 streams per pass), or with bits=True the ideal bits (1, 3, rows, W);
-    with streams: decode, returning x's rows.  One function, so all three see the same floats.
+    with streams: decode, returning x's rows (tables: per pass, what pass_tables gives).  One
+    function, so all three see the same floats.
     """
     from .model_plus import PHASES, pad_even
 
@@ -284,12 +299,16 @@ def _plus_strip(model, x_l: torch.Tensor, y0: int, y1: int, window: int, x: torc
         if n_rows == 0 or n_cols == 0:
             out_streams += [b""] * 6
             continue
-        with torch.no_grad():
-            params = model.pass_params(k, xl, residual, known)[:, :, r0:r0 + n_rows, :n_cols]
-        mix = Mixture.from_network(params.contiguous())
+        mine = None if tables is None else tables[k]
+        if mine is not None and all(t is not None for t in mine):
+            mix = None  # every channel of this pass from its table: no network needed
+        else:
+            with torch.no_grad():
+                params = model.pass_params(k, xl, residual, known)[:, :, r0:r0 + n_rows, :n_cols]
+            mix = Mixture.from_network(params.contiguous())
         x_l_k = x_l[:, :, y0 + dy:y1:2, dx::2]
         if streams is not None:
-            x_k = entropy.decode(mix, x_l_k, streams[6 * k:6 * k + 6], window)
+            x_k = entropy.decode(mix, x_l_k, streams[6 * k:6 * k + 6], window, mine)
         else:
             x_k = x[:, :, y0 + dy:y1:2, dx::2]
             if bits:
@@ -332,8 +351,8 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
     model: None or "rc" / "rc+" (the shipped weights of that kind) or a model object.
     tau: fit a per-image temperature of the scales at encode time (stored in the header).
     bpg_file: BPG's file at q when the caller has it already (a Q search made it).
-    tables: code each channel with a per-image table instead of the model where that is smaller
-    (RC models; entropy.TABLE_*).
+    tables: code a channel (of a pass, for RC+) with a per-image table instead of the model where
+    that is smaller (entropy.TABLE_*).
     """
     rgb, flags = as_rgb(rgb)
     model = resolve_model(model)
@@ -353,7 +372,6 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
     window = entropy.WINDOW
     fitted = _fit_tau(model, x, x_l, q, spans) if tau else None
     t = None if fitted is None else torch.from_numpy(fitted)
-    tables = tables and kind == "rc"
     freqs = [entropy.quantize_table(n) for n in entropy.table_counts(x, x_l, window)] if tables else None
 
     def code(span):
@@ -364,35 +382,54 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
         return entropy.encode(mix, x[:, :, y0:y1], x_l[:, :, y0:y1], window)
 
     per_strip = entropy.parallel_map(code, spans)
-    chosen = _choose_tables(per_strip, freqs, x, x_l, spans, window) if tables else None
-    if chosen is not None and all(f is not None for f in chosen):
+    chosen, mask = _choose_tables(per_strip, freqs, x, x_l, spans, window, kind) if tables else (None, 0)
+    if mask == (1 << 3 * PASSES[kind]) - 1:
         fitted = None  # tau scales the model's channels only; none is left
     streams = [s for strip in per_strip for s in strip]
     header = Header(w, h, q, window, rows, _weights_id(model), pixels_sha256(rgb),
-                    len(bpg_file), [len(s) for s in streams], flags, fitted, kind, tables=chosen)
+                    len(bpg_file), [len(s) for s in streams], flags, fitted, kind, tables=chosen,
+                    table_mask=mask)
     return pack_header(header) + bpg_file + b"".join(streams)
 
 
-def _choose_tables(per_strip: list[list[bytes]], freqs: list[np.ndarray], x, x_l, spans, window):
-    """Code every strip with the per-image tables too; for each channel keep whichever of the
-    model's and the table's streams is shorter (the table's own bytes counted), replacing the
-    model's streams in per_strip where the table wins.  Returns the header's tables (or None)."""
+def _choose_tables(per_strip: list[list[bytes]], freqs: list[np.ndarray], x, x_l, spans, window, kind):
+    """Code every strip (and pass) with the per-image tables too; send a channel's table when it
+    saves more than its own bytes, and then code each pass's channel with whichever of the model
+    and the table is shorter, replacing the model's streams in per_strip where the table wins.
+    Returns the header's tables and mask ((None, 0) when no table is worth sending)."""
+    from .model_plus import PHASES
+
     cdfs = [entropy.table_cdf(f) for f in freqs]
+    phases = PHASES if kind == "rc+" else ((0, 0),)
+    step = 2 if kind == "rc+" else 1
 
     def code(span):
         y0, y1 = span
-        return entropy.encode_tables(cdfs, x[:, :, y0:y1], x_l[:, :, y0:y1], window)
+        out = []
+        for dy, dx in phases:
+            x_k, x_l_k = x[:, :, y0 + dy:y1:step, dx::step], x_l[:, :, y0 + dy:y1:step, dx::step]
+            out += entropy.encode_tables(cdfs, x_k, x_l_k, window) if x_k.numel() else [b""] * 6
+        return out
 
     by_table = entropy.parallel_map(code, spans)
-    chosen = [None, None, None]
+    size = lambda strips, j: sum(len(s[j]) + len(s[j + 1]) for s in strips)  # noqa: E731
+    chosen, mask, saved_all = [None, None, None], 0, 0
     for c in range(3):
-        model_bytes = sum(len(s[2 * c]) + len(s[2 * c + 1]) for s in per_strip)
-        table_bytes = sum(len(s[2 * c]) + len(s[2 * c + 1]) for s in by_table)
-        if table_bytes + len(pack_tables([freqs[c]])) < model_bytes:
+        wins = [k for k in range(len(phases)) if size(by_table, 6 * k + 2 * c) < size(per_strip, 6 * k + 2 * c)]
+        saved = sum(size(per_strip, 6 * k + 2 * c) - size(by_table, 6 * k + 2 * c) for k in wins)
+        if wins and saved > len(pack_tables([freqs[c]])):
             chosen[c] = freqs[c]
-            for strip, alt in zip(per_strip, by_table):
-                strip[2 * c:2 * c + 2] = alt[2 * c:2 * c + 2]
-    return chosen if any(t is not None for t in chosen) else None
+            mask |= sum(1 << (3 * k + c) for k in wins)
+            saved_all += saved
+    if not mask or saved_all <= 6 + len(pack_tables(chosen)):  # the whole section must pay for itself
+        return None, 0
+    for k in range(len(phases)):
+        for c in range(3):
+            if mask >> (3 * k + c) & 1:
+                j = 6 * k + 2 * c
+                for strip, alt in zip(per_strip, by_table):
+                    strip[j:j + 2] = alt[j:j + 2]
+    return chosen, mask
 
 
 def _check_q(q) -> int:
@@ -438,7 +475,7 @@ def decompress(data: bytes, model=None) -> np.ndarray:
         raise FormatError("corrupt .rc file: BPG picture size differs from the header")
     x_l = model_lib.to_tensor(x_l_rgb)
     t = None if header.tau is None else torch.from_numpy(header.tau)
-    tables = None if header.tables is None else [None if f is None else entropy.table_cdf(f) for f in header.tables]
+    tables = [pass_tables(header, k) for k in range(PASSES[header.kind])]
     streams = []
     for n in header.stream_lengths:
         streams.append(data[pos:pos + n])
@@ -451,12 +488,12 @@ def decompress(data: bytes, model=None) -> np.ndarray:
         i, (y0, y1) = item
         mine = streams[per_strip * i:per_strip * (i + 1)]
         if header.kind == "rc+":
-            return _plus_strip(model, x_l, y0, y1, header.window, streams=mine)
-        if tables is not None and all(c is not None for c in tables):
+            return _plus_strip(model, x_l, y0, y1, header.window, streams=mine, tables=tables)
+        if tables[0] is not None and all(c is not None for c in tables[0]):
             mix = None  # every channel from its table: no forward pass needed
         else:
             mix = _strip_mixture(model, x_l, header.q, y0, y1).with_tau(t)
-        return entropy.decode(mix, x_l[:, :, y0:y1], mine, header.window, tables)
+        return entropy.decode(mix, x_l[:, :, y0:y1], mine, header.window, tables[0])
 
     try:
         parts = entropy.parallel_map(code, enumerate(spans))
@@ -495,34 +532,62 @@ def residual_bit_map(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=None, t
     return np.concatenate(entropy.parallel_map(bits, strip_spans(x.shape[3], x.shape[2])))
 
 
+def _pass_sums(bit_map: np.ndarray, kind: str) -> np.ndarray:
+    """Bits (H, W, 3) summed per (pass, channel): shape (passes, 3)."""
+    if kind == "rc+":
+        from .model_plus import PHASES
+
+        return np.stack([bit_map[dy::2, dx::2].sum(axis=(0, 1), dtype=np.float64) for dy, dx in PHASES])
+    return bit_map.sum(axis=(0, 1), dtype=np.float64)[None]
+
+
+def _table_bit_maps(rgb: np.ndarray, x_l_rgb: np.ndarray, freqs: list, window: int = entropy.WINDOW) -> np.ndarray:
+    """Ideal bits (H, W, 3) of every subpixel under per-image tables (channels without one: 0)."""
+    x, x_l = model_lib.to_tensor(rgb), model_lib.to_tensor(x_l_rgb)
+    out = np.zeros(rgb.shape, np.float64)
+    residual = x - x_l
+    for c, f in enumerate(freqs):
+        if f is not None:
+            row = entropy.table_context(residual, c).numpy()
+            sym = entropy._table_symbols(residual[0, c], window).numpy()
+            bits = -np.log2(f.astype(np.float64) / entropy.TABLE_TOTAL)[row, sym] + 8 * (sym == window)
+            out[..., c] = bits.reshape(rgb.shape[:2])
+    return out
+
+
 def estimate_residual_bits(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=None,
                            tables: bool = True) -> float:
-    """Ideal code length (bits) of x given x_l (BPG at Q q), as the coder sees it: per channel the
-    model's, or (tables, RC models) the per-image table's with its header bytes where smaller."""
+    """Ideal code length (bits) of x given x_l (BPG at Q q), as the coder would code it: the
+    model's bits, or (tables) per pass and channel the per-image table's where that is smaller,
+    a channel's table bytes counted when it is worth sending (the encoder's rule)."""
     model = resolve_model(model)
-    per_channel = residual_bit_map(rgb, x_l_rgb, q, model).sum(axis=(0, 1), dtype=np.float64)
-    if tables and model_lib.kind(model) == "rc":
-        counts = entropy.table_counts(model_lib.to_tensor(rgb), model_lib.to_tensor(x_l_rgb))
-        for c, n in enumerate(counts):
-            f = entropy.quantize_table(n)
-            per_channel[c] = min(per_channel[c], entropy.table_bits(f, n) + 8 * len(pack_tables([f])))
-    return float(per_channel.sum())
+    kind = model_lib.kind(model)
+    by_model = _pass_sums(residual_bit_map(rgb, x_l_rgb, q, model), kind)
+    if not tables:
+        return float(by_model.sum())
+    counts = entropy.table_counts(model_lib.to_tensor(rgb), model_lib.to_tensor(x_l_rgb))
+    freqs = [entropy.quantize_table(n) for n in counts]
+    by_table = _pass_sums(_table_bit_maps(rgb, x_l_rgb, freqs), kind)
+    total = 0.0
+    for c in range(3):
+        saved = np.clip(by_model[:, c] - by_table[:, c], 0, None).sum()
+        side = 8 * len(pack_tables([freqs[c]]))
+        total += by_model[:, c].sum() - (saved - side if saved > side else 0.0)
+    return float(total)
 
 
 def estimate_coded_bits(rgb: np.ndarray, data: bytes, model=None) -> float:
     """Ideal residual bits of the picture as an .rc file codes it: the model (with the file's tau)
-    for its model channels, the file's tables (and their header bytes) for the others."""
+    where the file uses it, the file's tables (and their header bytes) where it uses them."""
     header, pos = unpack_header(bytes(data))
     x_l_rgb = bpg.decode(bytes(data[pos:pos + header.bpg_length]))
-    per_channel = residual_bit_map(rgb, x_l_rgb, header.q, model or model_for_file(header.weights_id),
-                                   header.tau).sum(axis=(0, 1), dtype=np.float64)
-    if header.tables is not None:
-        counts = entropy.table_counts(model_lib.to_tensor(rgb), model_lib.to_tensor(x_l_rgb), header.window)
-        for c, f in enumerate(header.tables):
-            if f is not None:
-                per_channel[c] = entropy.table_bits(f, counts[c])
-        per_channel[0] += 8 * len(pack_tables(header.tables))
-    return float(per_channel.sum())
+    by_model = _pass_sums(residual_bit_map(rgb, x_l_rgb, header.q, model or model_for_file(header.weights_id),
+                                           header.tau), header.kind)
+    if not header.table_mask:
+        return float(by_model.sum())
+    by_table = _pass_sums(_table_bit_maps(rgb, x_l_rgb, header.tables, header.window), header.kind)
+    use = np.array([[header.table_mask >> (3 * k + c) & 1 for c in range(3)] for k in range(len(by_model))], bool)
+    return float(np.where(use, by_table, by_model).sum() + 8 * len(pack_tables(header.tables)))
 
 
 def info(data: bytes) -> dict:
@@ -536,7 +601,8 @@ def info(data: bytes) -> dict:
             "residual_bpsp": 8 * residual / n,
             "strips": len(header.stream_lengths) // (6 * PASSES[header.kind]),
             "grayscale": bool(header.flags & FLAG_GRAY), "tau": header.tau is not None,
-            "table_channels": "".join("RGB"[c] for c, f in enumerate(header.tables or []) if f is not None)}
+            "table_channels": "".join("RGB"[c] for c in range(3) if _channels_of(header.table_mask) >> c & 1),
+            "table_mask": header.table_mask}
 
 
 def extract_bpg(data: bytes) -> bytes:

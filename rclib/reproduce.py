@@ -97,7 +97,8 @@ def main() -> int:
 
 def summarize(table, tau_table, dataset: str, weights: str) -> dict:
     """The numbers the README and notebook 04 show, from 04's per-picture table: per codec the
-    mean bpsp and speeds, per validation package the mean bpsp, and tau's mean gain."""
+    mean bpsp and speeds, per validation package the mean bpsp, tau's mean gain, and the share of
+    channels rclib coded with a per-image table rather than the model."""
     from . import data
 
     per_codec = table.groupby("codec")[["bpsp", "encode_mpix_s", "decode_mpix_s"]].mean().sort_values("bpsp")
@@ -108,7 +109,9 @@ def summarize(table, tau_table, dataset: str, weights: str) -> dict:
             "per_package": {c: {p: round(float(v), 6) for p, v in row.items()}
                             for c, row in per_package.loc[per_codec.index].iterrows()},
             "packages": {p: int(n) for p, n in package[table.codec == "PNG"].value_counts().sort_index().items()},
-            "tau_pictures": int(len(tau_table)), "tau_gain_pct": round(float(tau_table.gain_pct.mean()), 4)}
+            "tau_pictures": int(len(tau_table)), "tau_gain_pct": round(float(tau_table.gain_pct.mean()), 4),
+            **({"table_channel_share": round(float(table[table.codec == "rclib"].table_channels.mean() / 3), 4)}
+               if "table_channels" in table else {})}
 
 
 def results_markdown(results: dict, minutes: float | None = None, command: str = "make reproduce") -> str:
@@ -121,13 +124,16 @@ def results_markdown(results: dict, minutes: float | None = None, command: str =
     packages.loc["pictures"] = pd.Series(results["packages"])
     when = f" in {minutes:.0f} minutes on this machine" if minutes is not None else ""
     return (f"Validation photos of `{results['dataset']}` ({results['pictures']} pictures), rclib with "
-            f"`--q auto` (and `--tau`), residual weights `{results['weights']}`; produced by `{command}`"
+            f"`--q auto` (and `--tau`; `model only`: `--no-tables`), residual weights `{results['weights']}`; produced by `{command}`"
             f"{when} (speeds vary from machine to machine; the numbers are in `docs/results.json`):\n\n"
             + markdown_table(codecs.round(3)) +
             "\n\nMean bpsp per validation package (`~native`: 768x512 crops at native resolution, with "
             "their real noise and grain):\n\n" + markdown_table(packages.round(3)) +
             f"\n\ntau (measured on {results['tau_pictures']} pictures): mean gain "
-            f"{results['tau_gain_pct']:.2f} % of the file.\n"
+            f"{results['tau_gain_pct']:.2f} % of the file."
+            + (f" Channels rclib coded with a per-image table rather than the model: "
+               f"{100 * results['table_channel_share']:.0f} %." if "table_channel_share" in results else "")
+            + "\n"
             f"\n![bpsp per codec](docs/figures/eval_{name}.png)\n"
             "\nWhat the model sees and samples (notebook 05): x, x_l, the residual, x_l plus residuals "
             "drawn from the model:\n\n![sampling](docs/figures/sampling.png)\n"

@@ -89,14 +89,15 @@ def test_tables_decode_with_other_thread_counts(photos):
         torch.set_num_threads(before)
 
 
-def test_tau_is_dropped_when_every_channel_uses_a_table(photos):
+def test_tau_is_dropped_when_every_channel_uses_a_table(photos, tiny_model):
     kept = []
     for name in ("chelsea", "coffee_odd"):
-        blob = rclib.compress(photos[name], q=12, tau=True)
-        header, _ = codec.unpack_header(blob)
-        kept.append((codec.info(blob)["table_channels"] == "RGB", header.tau is not None))
-        assert np.array_equal(rclib.decompress(blob), photos[name])
-    assert sorted(kept) == [(False, True), (True, False)], kept
+        for model in (None, tiny_model):
+            blob = rclib.compress(photos[name], q=12, tau=True, model=model)
+            header, _ = codec.unpack_header(blob)
+            kept.append((header.table_mask == 7, header.tau is not None))
+            assert np.array_equal(rclib.decompress(blob, model=model), photos[name])
+    assert (True, True) not in kept and (True, False) in kept, kept
 
 
 # ----------------------------------------------------------------------------- crafted sections
@@ -123,9 +124,9 @@ def _with_tables(blob: bytes, mask: int, payload: bytes) -> bytes:
     """The file with its table section replaced (mask, payload), CRC and offsets consistent."""
     header, pos = codec.unpack_header(blob)
     s = _section(blob)
-    size = struct.unpack_from(">I", blob, s + 1)[0]
-    head = blob[:s] + bytes([mask]) + struct.pack(">I", len(payload)) + payload
-    rest = blob[s + 5 + size:pos]
+    size = struct.unpack_from(">I", blob, s + 2)[0]
+    head = blob[:s] + struct.pack(">HI", mask, len(payload)) + payload
+    rest = blob[s + 6 + size:pos]
     out = bytearray(head + rest + blob[pos:])
     return _refix_crc(out, len(head) + len(rest))
 
@@ -134,12 +135,12 @@ def _with_tables(blob: bytes, mask: int, payload: bytes) -> bytes:
 def test_crafted_table_sections_are_refused(table_file, case):
     header, _ = codec.unpack_header(table_file)
     raw = b"".join(np.asarray(t, ">u2").tobytes() for t in header.tables if t is not None)
-    mask = sum(1 << c for c, t in enumerate(header.tables) if t is not None)
+    mask = header.table_mask
     arr = np.frombuffer(raw, ">u2").copy()
     if case == "mask0":
         bad = _with_tables(table_file, 0, zlib.compress(raw))
     elif case == "mask8":
-        bad = _with_tables(table_file, 8 | mask, zlib.compress(raw))
+        bad = _with_tables(table_file, 8 | mask, zlib.compress(raw))  # a second pass in an RC file
     elif case == "zero_freq":
         arr[0], arr[1] = 0, arr[0] + arr[1]
         bad = _with_tables(table_file, mask, zlib.compress(arr.astype(">u2").tobytes()))
@@ -161,7 +162,7 @@ def test_crafted_table_sections_are_refused(table_file, case):
 def test_declared_table_size_over_the_limit_is_refused(table_file):
     s = _section(table_file)
     bad = bytearray(table_file)
-    bad[s + 1:s + 5] = struct.pack(">I", codec._TABLES_MAX + 1)
+    bad[s + 2:s + 6] = struct.pack(">I", codec._TABLES_MAX + 1)
     with pytest.raises(FormatError, match="tables"):
         codec.unpack_header(bytes(bad))
 
@@ -184,8 +185,7 @@ def test_table_frequencies_changed_fail_loudly(table_file):
     f[0, i], f[0, j] = f[0, j], f[0, i]
     tables = list(header.tables)
     tables[c] = f.astype(np.uint16)
-    mask = sum(1 << k for k, t in enumerate(tables) if t is not None)
-    bad = _with_tables(table_file, mask, codec.pack_tables(tables))
+    bad = _with_tables(table_file, header.table_mask, codec.pack_tables(tables))
     with pytest.raises(FormatError):
         rclib.decompress(bad)
 
@@ -199,3 +199,29 @@ def test_cli_no_tables(tmp_path, photos):
     assert main(["compress", str(tmp_path / "a.png"), str(tmp_path / "a.rc"), "--q", "14", "--no-tables"]) == 0
     assert not codec.info((tmp_path / "a.rc").read_bytes())["table_channels"]
     assert model_lib.kind(codec.default_model()) == "rc"
+
+
+def test_rc_plus_passes_use_tables_and_round_trip(photos, tiny_plus_model):
+    seen = set()
+    for name, x in {**_edge_pictures(photos), "coffee": photos["coffee_odd"]}.items():
+        blob = codec.compress(x, q=14, model=tiny_plus_model)
+        header, _ = codec.unpack_header(blob)
+        seen.add(header.table_mask)
+        assert header.table_mask < 1 << 12
+        assert np.array_equal(codec.decompress(blob, model=tiny_plus_model), x), name
+        plain = codec.compress(x, q=14, model=tiny_plus_model, tables=False)
+        assert len(blob) <= len(plain), name
+        estimate = 8 * codec.info(blob)["bpg_bytes"] + codec.estimate_coded_bits(x, blob, tiny_plus_model)
+        assert 8 * len(blob) <= 1.005 * estimate + 8 * 300, name
+    assert any(m >> 3 for m in seen), seen  # some pass after the first uses a table
+
+
+def test_rc_plus_mask_beyond_its_passes_is_refused(photos, tiny_plus_model):
+    blob = codec.compress(photos["coffee_odd"], q=14, model=tiny_plus_model)
+    header, pos = codec.unpack_header(blob)
+    assert header.table_mask
+    s = _section(blob)
+    bad = bytearray(blob)
+    bad[s:s + 2] = struct.pack(">H", header.table_mask | 1 << 12)
+    with pytest.raises(FormatError, match="table mask"):
+        codec.unpack_header(_refix_crc(bad, pos))
