@@ -13,8 +13,9 @@ __all__ = ["compress", "decompress", "RclibError", "FormatError", "InputError", 
 def compress(pixels, q=None, model=None, backend: str = "auto", tau: bool = False, tables: bool = True) -> bytes:
     """Losslessly compress a uint8 picture.
 
-    q: a BPG quantizer 0..51, "min" (the cheapest of the model's Q range, estimated), "auto"
-    (the Q-classifier) or None ("auto" when its weights are installed); model: None or "rc"
+    q: a BPG quantizer 0..51, "min" (the cheapest of the model's Q range, estimated), "auto" or
+    None (the fewest BPG + per-image table bits over the range; the Q-classifier without tables),
+    "clf" (the Q-classifier); model: None or "rc"
     (RC, the default), "rc+" (four passes, beyond the paper) or a model object; tau: fit a
     per-image temperature (RC only); tables: code a channel with a per-image table of its residual
     where that is smaller than the model (RC only).  See rclib.qselect.compress and rclib.codec.compress.

@@ -63,13 +63,13 @@ def _compress(args) -> None:
 
 
 def _q_arg(value: str):
-    """--q: a number, 'min' or 'auto'; None leaves the choice to qselect.compress (auto if it can)."""
-    if value is None or value in ("min", "auto"):
+    """--q: a number, 'min', 'auto' or 'clf'; None leaves the choice to qselect.compress (auto)."""
+    if value is None or value in ("min", "auto", "clf"):
         return value
     try:
         return int(value)
     except ValueError:
-        raise RclibError(f"--q takes a quantizer 0..51, 'min' or 'auto', not {value!r}") from None
+        raise RclibError(f"--q takes a quantizer 0..51, 'min', 'auto' or 'clf', not {value!r}") from None
 
 
 def _decompress(args) -> None:
@@ -153,11 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("input")
     c.add_argument("output")
     c.add_argument("--q", default=None,
-                   help="BPG quantizer: a number 0..51, 'min' (search the model's Q range for the fewest bits) or "
-                        "'auto' (the Q-classifier; the default when its weights are installed, else 12)")
+                   help="BPG quantizer: a number 0..51; 'min' (estimate every Q of the model's range, network "
+                        "included, keep the cheapest); 'auto' (the default: the fewest BPG + per-image table bits "
+                        "over the range, no network; with --no-tables the Q-classifier); 'clf' (the Q-classifier)")
     c.add_argument("--tau", action="store_true", help="fit a per-image temperature (slower, a little smaller)")
     c.add_argument("--no-tables", action="store_true",
-                   help="code every channel with the model (default: a per-image table where it is smaller; RC)")
+                   help="code every channel with the network, as the paper does (default: a per-image table where smaller)")
     c.add_argument("--model", default=None, help="rc, rc+ (their shipped weights) or a weights file (.pt); default: rc")
     c.set_defaults(func=_compress)
 

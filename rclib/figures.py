@@ -71,7 +71,7 @@ def bpsp_bars(table, title: str = ""):
     plt = _plt()
     mean = table.groupby("codec")["bpsp"].mean().sort_values()
     fig, ax = plt.subplots(figsize=(6, 0.4 * len(mean) + 1))
-    ax.barh(mean.index, mean.values, color=["C3" if c.startswith("rclib") else "C0" for c in mean.index])
+    ax.barh(mean.index, mean.values, color=["C3" if c.startswith(("rclib", "RC")) else "C0" for c in mean.index])
     for i, v in enumerate(mean.values):
         ax.text(v, i, f" {v:.3f}", va="center")
     ax.set_xlabel("bits per subpixel (lower is better)")

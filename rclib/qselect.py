@@ -1,9 +1,12 @@
 """Choosing BPG's quantizer Q for a picture, above the codec and the classifier.
 
-Strategies: a fixed Q; `min`, which estimates BPG bits + the model's residual bits at every Q of
-the model kind's range and takes the cheapest; `auto`, the Q-classifier's guess from the picture
-alone (the seed's CLF_ONLY).  Q histories (every picture at every Q) are the classifier's
-training targets and the yardstick of its choices.  codec.compress takes the chosen Q.
+Strategies: a fixed Q; `min`, which estimates BPG bits + the residual's bits (network or
+per-image tables, as the coder would choose) at every Q of the model kind's range and takes the
+cheapest; `clf`, the Q-classifier's guess from the picture alone (the seed's CLF_ONLY); `auto`,
+with per-image tables (the default) the Q with the fewest BPG + table bits over the kind's grid,
+no network needed (the residual is mostly coded from tables, so this finds `min`'s Q at a fraction
+of its cost), and without tables the classifier.  Q histories (every picture at every Q) are the
+classifier's training targets and the yardstick of every strategy.  codec.compress takes the Q.
 """
 from __future__ import annotations
 
@@ -19,7 +22,10 @@ from .imageio import atomic_write
 # The quantizers each model kind chooses from: RC's is the seed's 11..17; RC+'s later passes see
 # their true neighbours, so BPG may carry less and its range reaches higher.
 Q_RANGES = {"rc": tuple(range(11, 18)), "rc+": tuple(range(11, 31))}
-FALLBACK_Q = {"rc": codec.DEFAULT_Q, "rc+": 20}   # `auto` without classifier weights
+FALLBACK_Q = {"rc": codec.DEFAULT_Q, "rc+": 20}   # `clf` without classifier weights
+# `auto`'s grid with tables: RC's whole range; for RC+ every third Q of its range (each Q costs a
+# BPG encode).
+AUTO_QS = {"rc": Q_RANGES["rc"], "rc+": Q_RANGES["rc+"][3::3]}
 CLASSIFIER_WEIGHTS = {"rc": classifier.DEFAULT_WEIGHTS,
                       "rc+": classifier.DEFAULT_WEIGHTS.with_name("q_classifier_cpu_plus.pt")}
 
@@ -54,21 +60,46 @@ def search_q(rgb: np.ndarray, model=None, backend: str = "auto", qs=None, tables
     return best[1], best[2]
 
 
+def table_search_q(rgb: np.ndarray, qs, backend: str = "auto") -> tuple[int, bytes]:
+    """Strategy `auto` with tables: the Q of `qs` with the fewest BPG bits + per-image table bits
+    (every channel from its table; no network), and its BPG file.  BPG runs in parallel threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from . import entropy
+
+    x = model_lib.to_tensor(rgb)
+
+    def cost(q):
+        bpg_file = bpg.encode(rgb, q, backend=backend)
+        counts = entropy.table_counts(x, model_lib.to_tensor(bpg.decode(bpg_file)))
+        freqs = [entropy.quantize_table(n) for n in counts]
+        bits = sum(entropy.table_bits(f, n) for f, n in zip(freqs, counts)) + 8 * len(codec.pack_tables(freqs))
+        return 8 * len(bpg_file) + bits, q, bpg_file
+
+    with ThreadPoolExecutor(entropy.workers()) as pool:
+        best = min(pool.map(cost, qs), key=lambda t: (t[0], t[1]))
+    return best[1], best[2]
+
+
 def choose_q(rgb: np.ndarray, q=None, model=None, backend: str = "auto",
              tables: bool = True) -> tuple[int, bytes | None]:
     """A strategy's Q for a picture, and BPG's file at it when the strategy made one.
 
-    q: a quantizer 0..51; "min"; "auto"; None: "auto" when the kind's classifier weights are
-    installed, else that kind's fallback Q."""
+    q: a quantizer 0..51; "min"; "auto"; "clf"; None: "auto"."""
     kind = model_lib.kind(codec.resolve_model(model))
     if q is None:
-        q = "auto" if classifier_weights(kind).exists() else FALLBACK_Q[kind]
+        q = "auto"
     if q == "min":
         return search_q(rgb, model, backend, tables=tables)
-    if q == "auto":
-        return classifier.predict_q(rgb, classifier.load(classifier_weights(kind))), None
+    if q == "auto" and tables:
+        return table_search_q(rgb, AUTO_QS[kind], backend)
+    if q in ("auto", "clf"):
+        weights = classifier_weights(kind)
+        if not weights.exists():
+            return FALLBACK_Q[kind], None
+        return classifier.predict_q(rgb, classifier.load(weights)), None
     if isinstance(q, str) and not q.isdigit():
-        raise InputError(f"q must be a quantizer 0..51, 'min' or 'auto', got {q!r}")
+        raise InputError(f"q must be a quantizer 0..51, 'min', 'auto' or 'clf', got {q!r}")
     return int(q) if isinstance(q, str) else q, None
 
 

@@ -74,6 +74,8 @@ def main() -> int:
     run_notebook("04_eval.ipynb", "04_eval.ipynb", progress=False,
                  **({"datasets": [dataset]} if dataset != "embedded" else {}), **trained)
     run_notebook("05_sampling.ipynb", "05_sampling.ipynb", **trained)
+    if reuse and dataset == "embedded":   # RC+ against RC with the shipped weights of both
+        run_notebook("06_beyond_rc.ipynb", "06_beyond_rc.ipynb", progress=False)
 
     name = Path(dataset).name
     figures = ROOT / "docs" / "figures"   # tracked, so the README can show them
@@ -83,6 +85,11 @@ def main() -> int:
     table = pd.read_csv(RESULTS / f"eval_{name}.csv")
     lost = pd.read_csv(ROOT / qsel / "tau_gain.csv")
     results = summarize(table, lost, dataset=dataset, weights=str(weights))
+    beyond = RESULTS / "beyond" / "rc_vs_rc_plus.csv"
+    if reuse and dataset == "embedded" and beyond.exists():
+        results["rc_plus"] = summarize_rc_plus(pd.read_csv(beyond))
+        for fig in ("rc_vs_rc_plus.png", "pass_bitmaps.png"):
+            shutil.copyfile(RESULTS / "beyond" / fig, figures / fig)
     atomic_write(RESULTS_JSON, (json.dumps(results, indent=1) + "\n").encode(), force=True)
     text = results_markdown(results, minutes=(time.time() - t0) / 60,
                             command="make reproduce" + ("" if reuse else " RETRAIN=1"))
@@ -114,6 +121,34 @@ def summarize(table, tau_table, dataset: str, weights: str) -> dict:
                if "table_channels" in table else {})}
 
 
+def summarize_rc_plus(table) -> dict:
+    """Notebook 06's numbers: mean bpsp per codec, RC+ / RC, bits per pass, mean Q, speeds."""
+    mean = table.groupby("codec")[["bpsp", "encode_mpix_s", "decode_mpix_s"]].mean().sort_values("bpsp")
+    plus, rc = table[table.codec == "RC+"], table[table.codec == "RC"]
+    passes = [c for c in table if c.startswith("pass") and c.endswith("_bpsp")]
+    return {"pictures": int(table.image.nunique()),
+            "codecs": {c: {k: round(float(v), 6) for k, v in row.items() if v == v} for c, row in mean.iterrows()},
+            "rc_plus_over_rc": round(float(plus.bpsp.mean() / rc.bpsp.mean()), 6),
+            "per_pass_bpsp": {p: round(float(plus[p].mean()), 6) for p in passes},
+            "rc_residual_bpsp": round(float(rc.residual_bpsp.mean()), 6),
+            "mean_q": {"RC": round(float(rc.q.mean()), 3), "RC+": round(float(plus.q.mean()), 3)}}
+
+
+def rc_plus_markdown(r: dict) -> str:
+    """The README's RC+ paragraph and table, from summarize_rc_plus()'s numbers."""
+    import pandas as pd
+
+    codecs = pd.DataFrame(r["codecs"]).T[["bpsp", "encode_mpix_s", "decode_mpix_s"]]
+    passes = ", ".join(f"{v:.3f}" for v in r["per_pass_bpsp"].values())
+    return ("\n\nRC against RC+ (notebook 06: each coded at the Q of its grid with the fewest estimated "
+            f"bits, real file bytes, {r['pictures']} pictures; shipped weights of both):\n\n"
+            + markdown_table(codecs.round(3)) +
+            f"\n\nRC+ / RC: {r['rc_plus_over_rc']:.3f}. RC+'s residual bits per pass (over each pass's "
+            f"own subpixels, as coded): {passes}; RC's residual: {r['rc_residual_bpsp']:.3f}. "
+            f"Mean Q chosen: RC {r['mean_q']['RC']:.2f}, RC+ {r['mean_q']['RC+']:.2f}.\n"
+            "\n![RC vs RC+](docs/figures/rc_vs_rc_plus.png)\n")
+
+
 def results_markdown(results: dict, minutes: float | None = None, command: str = "make reproduce") -> str:
     """The README's results section, from summarize()'s numbers (a test keeps the two equal)."""
     import pandas as pd
@@ -137,7 +172,8 @@ def results_markdown(results: dict, minutes: float | None = None, command: str =
             f"\n![bpsp per codec](docs/figures/eval_{name}.png)\n"
             "\nWhat the model sees and samples (notebook 05): x, x_l, the residual, x_l plus residuals "
             "drawn from the model:\n\n![sampling](docs/figures/sampling.png)\n"
-            "\nx_l, residual and per-pixel bits at every Q of the slider:\n\n![Q grid](docs/figures/q_grid.png)\n")
+            "\nx_l, residual and per-pixel bits at every Q of the slider:\n\n![Q grid](docs/figures/q_grid.png)\n"
+            + (rc_plus_markdown(results["rc_plus"]) if "rc_plus" in results else ""))
 
 
 def committable(executed: Path) -> bytes:

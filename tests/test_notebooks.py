@@ -115,3 +115,18 @@ def test_q_slider_moves(photos):
     slider.value = 16
     assert image.value == box.pngs[16] and label.value == "sixteen"
     assert box.pngs[12] != box.pngs[16]
+
+
+def test_06_beyond_rc(tiny_set, tiny_weights, tmp_path, tiny_plus_model):
+    from rclib import model as model_lib
+
+    plus = tmp_path / "tiny_plus.pt"
+    model_lib.save(tiny_plus_model, plus)
+    run_and_validate("06_beyond_rc.ipynb", dict(dataset=str(tiny_set / "val"), weights_rc=str(tiny_weights),
+                                                weights_plus=str(plus), qs_rc=[12, 13], qs_plus=[13, 16],
+                                                out=str(tmp_path / "res"), progress=False), tmp_path)
+    table = __import__("pandas").read_csv(tmp_path / "res" / "rc_vs_rc_plus.csv")
+    assert set(table.codec) >= {"RC", "RC+", "PNG", "WebP-LL"}
+    assert table[table.codec == "RC+"][[f"pass{k}_bpsp" for k in range(1, 5)]].notna().all().all()
+    for name in ("q_shift.png", "rc_vs_rc_plus.png", "pass_bitmaps.png"):
+        assert (tmp_path / "res" / name).exists()

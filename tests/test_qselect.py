@@ -1,6 +1,8 @@
 """Q selection and tau: strategies min/auto, the Q histories, the classifier, tau round trips."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -118,10 +120,32 @@ def test_q_histories_and_classifier_training(tmp_path, photos, tiny_model, monke
     assert classifier.predict_q(photos["chelsea"], loaded) == classifier.predict_q(photos["chelsea"], net)
 
 
-def test_q_auto_uses_the_classifier(crop, tiny_model, monkeypatch):
+def test_q_clf_and_auto_without_tables_use_the_classifier(crop, tiny_model, monkeypatch):
     monkeypatch.setattr(classifier, "predict_q", lambda rgb, net=None: 15)
-    blob = qselect.compress(crop, q="auto", model=tiny_model)
-    assert codec.info(blob)["q"] == 15
+    for kwargs in ({"q": "clf"}, {"q": "auto", "tables": False}):
+        blob = qselect.compress(crop, model=tiny_model, **kwargs)
+        assert codec.info(blob)["q"] == 15
+        assert np.array_equal(codec.decompress(blob, model=tiny_model), crop)
+
+
+def test_q_auto_with_tables_takes_the_fewest_bpg_and_table_bits(crop, tiny_model, monkeypatch):
+    """No network and no classifier: BPG + per-image table bits at every Q of the range."""
+    import sys
+
+    from rclib import bpg
+
+    monkeypatch.setattr(classifier, "predict_q", lambda *a: 1 / 0)
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    try:
+        from residual_entropy import table_bits
+    finally:
+        sys.path.pop(0)
+    costs = {}
+    for q in qselect.AUTO_QS["rc"]:
+        f = bpg.encode(crop, q)
+        costs[q] = 8 * len(f) + table_bits(crop, bpg.decode(f)) - 8 * 5  # table_bits counts the section header
+    blob = qselect.compress(crop, model=tiny_model)
+    assert codec.info(blob)["q"] == min(costs, key=costs.get)
     assert np.array_equal(codec.decompress(blob, model=tiny_model), crop)
 
 
