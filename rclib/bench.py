@@ -50,16 +50,8 @@ def bench_rclib(x: np.ndarray, q, model=None, name: str | None = None, tau: bool
                 tables: bool = True) -> dict:
     """Compress and decompress one picture; check it is exact; sizes, estimate, speed, memory."""
     mpix = x.shape[0] * x.shape[1] / 1e6
-    with peak_rss() as enc_mem:
-        t0 = time.perf_counter()
-        blob = qselect.compress(x, q=q, model=model, tau=tau, tables=tables)
-        t_enc = time.perf_counter() - t0
-    with peak_rss() as dec_mem:
-        t0 = time.perf_counter()
-        back = codec.decompress(blob, model=model)
-        t_dec = time.perf_counter() - t0
-    if not np.array_equal(back, x):
-        raise AssertionError("rclib round trip is not exact")
+    blob, t_enc, t_dec, enc_mem, dec_mem = _round_trip(
+        lambda: qselect.compress(x, q=q, model=model, tau=tau, tables=tables), x, model)
     meta = codec.info(blob)
     estimated = 8 * meta["bpg_bytes"] + codec.estimate_coded_bits(x, blob, model)
     n = x.size
@@ -69,6 +61,22 @@ def bench_rclib(x: np.ndarray, q, model=None, name: str | None = None, tau: bool
             "bpg_bpsp": meta["bpg_bpsp"], "residual_bpsp": meta["residual_bpsp"],
             "estimated_bpsp": estimated / n, "encode_mpix_s": mpix / t_enc, "decode_mpix_s": mpix / t_dec,
             "encode_peak_mib": enc_mem["peak"] / 2**20, "decode_peak_mib": dec_mem["peak"] / 2**20}
+
+
+def _round_trip(encode, x: np.ndarray, model):
+    """Time encode() and the decoding of its file, and check the pixels come back exactly:
+    (file, encode s, decode s, encode peak, decode peak)."""
+    with peak_rss() as enc_mem:
+        t0 = time.perf_counter()
+        blob = encode()
+        t_enc = time.perf_counter() - t0
+    with peak_rss() as dec_mem:
+        t0 = time.perf_counter()
+        back = codec.decompress(blob, model=model)
+        t_dec = time.perf_counter() - t0
+    if not np.array_equal(back, x):
+        raise AssertionError("rclib round trip is not exact")
+    return blob, t_enc, t_dec, enc_mem, dec_mem
 
 
 def bench_baseline(name: str, x: np.ndarray) -> dict:
@@ -180,16 +188,13 @@ def rc_vs_rc_plus(paths, qs: dict, models: dict | None = None, baseline_names=DE
         for name, model in models.items():
             model = codec.resolve_model(model)
             kind = codec.model_lib.kind(model)
-            t0 = time.perf_counter()
-            q, bpg_file = qselect.search_q(x, model, qs=qs[kind])
-            blob = codec.compress(x, q, model, bpg_file=bpg_file)
-            t_enc = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            back = codec.decompress(blob, model=model)
-            t_dec = time.perf_counter() - t0
-            if not np.array_equal(back, x):
-                raise AssertionError("round trip is not exact")
+            def encode():
+                q, bpg_file = qselect.search_q(x, model, qs=qs[kind])
+                return codec.compress(x, q, model, bpg_file=bpg_file)
+
+            blob, t_enc, t_dec, _, _ = _round_trip(encode, x, model)
             meta = codec.info(blob)
+            q = meta["q"]
             per_pass = pass_bytes(blob)
             row = {"image": path.stem, "codec": name, "q": q, "bytes": len(blob), "bpsp": 8 * len(blob) / x.size,
                    "bpg_bpsp": meta["bpg_bpsp"], "residual_bpsp": meta["residual_bpsp"],
