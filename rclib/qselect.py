@@ -25,7 +25,7 @@ Q_RANGES = {"rc": tuple(range(11, 18)), "rc+": tuple(range(11, 31))}
 FALLBACK_Q = {"rc": codec.DEFAULT_Q, "rc+": 20}   # `clf` without classifier weights
 # `auto`'s grid with tables: RC's whole range; for RC+ every third Q of its range (each Q costs a
 # BPG encode).
-AUTO_QS = {"rc": Q_RANGES["rc"], "rc+": Q_RANGES["rc+"][3::3]}
+AUTO_QS = {"rc": Q_RANGES["rc"], "rc+": Q_RANGES["rc+"][::3]}
 CLASSIFIER_WEIGHTS = {"rc": classifier.DEFAULT_WEIGHTS,
                       "rc+": classifier.DEFAULT_WEIGHTS.with_name("q_classifier_cpu_plus.pt")}
 
