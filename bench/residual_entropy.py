@@ -68,15 +68,6 @@ def residual_entropies(x: np.ndarray, x_l: np.ndarray) -> dict:
     }
 
 
-def table_bits(x: np.ndarray, x_l: np.ndarray) -> float:
-    """Bits of the residual under rclib's per-image tables, every channel, header bytes included."""
-    from rclib import codec, entropy, model as model_lib
-
-    counts = entropy.table_counts(model_lib.to_tensor(x), model_lib.to_tensor(x_l))
-    freqs = [entropy.quantize_table(n) for n in counts]
-    return sum(entropy.table_bits(f, n) for f, n in zip(freqs, counts)) + 8 * (len(codec.pack_tables(freqs)) + 5)
-
-
 def weighted(table, by):
     """Subpixel-weighted means of the numeric columns per group."""
     cols = [c for c in ("bpg", "h0", "hch", "hctx", "hsp", "model", "tables", "coded", "webp") if c in table]
@@ -114,7 +105,7 @@ def main() -> int:
             row = {"image": path.stem, "package": data.package_of(path.name), "q": q,
                    "subpixels": x.size, "webp": webp, "bpg": 8 * len(blob) / x.size,
                    **residual_entropies(x, x_l)}
-            row["tables"] = table_bits(x, x_l) / x.size
+            row["tables"] = codec.table_only_bits(x, x_l) / x.size
             if net is not None:
                 row["model"] = codec.estimate_residual_bits(x, x_l, q, net, tables=False) / x.size
                 row["coded"] = codec.estimate_residual_bits(x, x_l, q, net) / x.size

@@ -555,6 +555,14 @@ def _table_bit_maps(rgb: np.ndarray, x_l_rgb: np.ndarray, freqs: list, window: i
     return out
 
 
+def table_only_bits(rgb: np.ndarray, x_l_rgb: np.ndarray) -> float:
+    """Bits of the residual with every channel coded from its per-image table, the header's table
+    section (mask, length, tables) included: what `auto` and the residual benchmark weigh."""
+    counts = entropy.table_counts(model_lib.to_tensor(rgb), model_lib.to_tensor(x_l_rgb))
+    freqs = [entropy.quantize_table(n) for n in counts]
+    return sum(entropy.table_bits(f, n) for f, n in zip(freqs, counts)) + 8 * (6 + len(pack_tables(freqs)))
+
+
 def estimate_residual_bits(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=None,
                            tables: bool = True) -> float:
     """Ideal code length (bits) of x given x_l (BPG at Q q), as the coder would code it: the

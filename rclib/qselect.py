@@ -67,14 +67,9 @@ def table_search_q(rgb: np.ndarray, qs, backend: str = "auto") -> tuple[int, byt
 
     from . import entropy
 
-    x = model_lib.to_tensor(rgb)
-
     def cost(q):
         bpg_file = bpg.encode(rgb, q, backend=backend)
-        counts = entropy.table_counts(x, model_lib.to_tensor(bpg.decode(bpg_file)))
-        freqs = [entropy.quantize_table(n) for n in counts]
-        bits = sum(entropy.table_bits(f, n) for f, n in zip(freqs, counts)) + 8 * len(codec.pack_tables(freqs))
-        return 8 * len(bpg_file) + bits, q, bpg_file
+        return 8 * len(bpg_file) + codec.table_only_bits(rgb, bpg.decode(bpg_file)), q, bpg_file
 
     with ThreadPoolExecutor(entropy.workers()) as pool:
         best = min(pool.map(cost, qs), key=lambda t: (t[0], t[1]))

@@ -1,8 +1,6 @@
 """Q selection and tau: strategies min/auto, the Q histories, the classifier, tau round trips."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -130,20 +128,13 @@ def test_q_clf_and_auto_without_tables_use_the_classifier(crop, tiny_model, monk
 
 def test_q_auto_with_tables_takes_the_fewest_bpg_and_table_bits(crop, tiny_model, monkeypatch):
     """No network and no classifier: BPG + per-image table bits at every Q of the range."""
-    import sys
-
     from rclib import bpg
 
     monkeypatch.setattr(classifier, "predict_q", lambda *a: 1 / 0)
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-    try:
-        from residual_entropy import table_bits
-    finally:
-        sys.path.pop(0)
     costs = {}
     for q in qselect.AUTO_QS["rc"]:
         f = bpg.encode(crop, q)
-        costs[q] = 8 * len(f) + table_bits(crop, bpg.decode(f)) - 8 * 5  # table_bits counts the section header
+        costs[q] = 8 * len(f) + codec.table_only_bits(crop, bpg.decode(f))
     blob = qselect.compress(crop, model=tiny_model)
     assert codec.info(blob)["q"] == min(costs, key=costs.get)
     assert np.array_equal(codec.decompress(blob, model=tiny_model), crop)
