@@ -153,13 +153,20 @@ def weights_id(model: nn.Module) -> str:
     return h.hexdigest()
 
 
-def save(model: nn.Module, path: Path, meta: dict | None = None) -> None:
-    """Weights (.pt) and their record (.json), each written atomically (temporary file, rename)."""
+def save(model: nn.Module, path: Path, meta: dict | None = None, half: bool = False) -> None:
+    """Weights (.pt) and their record (.json), each written atomically (temporary file, rename).
+    `half`: store float16 (half the bytes, for the big `paper` network); `load` widens them back,
+    and the weights' id is that of the widened model, the one that codes."""
     from .imageio import atomic_write
 
     path = Path(path)
     buf = io.BytesIO()
-    torch.save({"config": asdict(model.config), "state_dict": model.state_dict()}, buf)
+    state = model.state_dict()
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+        model = build(asdict(model.config))
+        model.load_state_dict(state)  # the id below is of what `load` will give
+    torch.save({"config": asdict(model.config), "state_dict": state}, buf)
     info = {"config": asdict(model.config), "weights_id": weights_id(model), **(meta or {})}
     atomic_write(path, buf.getvalue(), force=True)
     atomic_write(path.with_suffix(".json"), (json.dumps(info, indent=2) + "\n").encode(), force=True)

@@ -44,6 +44,11 @@ PROFILES = {
     # The seed's recipe (new_oi_q12_14_128 + gdn_wide_deep3): 1M steps on a GPU.
     "paper": TrainConfig(model="paper", q_min=12, q_max=14, crop=128, batch=16, steps=1_000_000,
                          lr=5e-5, decay_every=100_000, val_every=10_000, ckpt_every=5_000),
+    # The seed's network in the minutes a lent GPU gives (a time budget, not a step count): RC's Q
+    # range, and a learning rate for thousands of steps rather than the seed's million.
+    "paper-gpu": TrainConfig(model="paper", q_min=11, q_max=17, crop=128, batch=16, steps=1_000_000,
+                             lr=2e-4, lr_decay=0.7, decay_every=2000, val_q=14, val_every=1000,
+                             ckpt_every=1000),
     # The cpu network over the whole Q range the classifier may pick, trained long on every
     # photo the embedded set has (and its extra samples): a background job of several sittings
     # (about 0.5 s a step on 2 cores), resumed from its checkpoint; the shipped weights are its
@@ -176,8 +181,11 @@ def val_group(path: Path) -> str:
 
 def train(cfg: TrainConfig, train_dir: Path, val_dir: Path, prepared_train: Path,
           prepared_val: Path, out: Path, device: str = "auto", resume: bool = True,
-          progress: bool = True, val_limit: int | None = None) -> dict:
-    """Train to `cfg.steps`, resuming from out/checkpoint.pt when present; returns a summary."""
+          progress: bool = True, val_limit: int | None = None, max_seconds: float | None = None,
+          snapshot_every: int | None = None) -> dict:
+    """Train to `cfg.steps` (or until `max_seconds` have passed, ending on a checkpoint), resuming
+    from out/checkpoint.pt when present; returns a summary.  `snapshot_every`: also keep the
+    weights every that many steps in out/snapshots/ (for validating elsewhere later)."""
     from tqdm.auto import tqdm
 
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
@@ -188,6 +196,8 @@ def train(cfg: TrainConfig, train_dir: Path, val_dir: Path, prepared_train: Path
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
             device = f"cuda:{torch.cuda.current_device()}"
     dev = pick_device(device)
+    if dev.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed crop sizes: let cuDNN pick its fastest kernels
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
@@ -227,7 +237,7 @@ def train(cfg: TrainConfig, train_dir: Path, val_dir: Path, prepared_train: Path
     best = json.loads(best_path.with_suffix(".json").read_text())["val_bpsp"] if best_path.exists() else math.inf
 
     model.train()
-    t0, running = time.time(), []
+    t0, running, skipped = time.time(), [], 0
     bar = tqdm(total=cfg.steps, initial=step, desc=f"train {cfg.model}", disable=not progress or rank)
     while step < cfg.steps:
         lr = cfg.lr * cfg.lr_decay ** (step // cfg.decay_every)
@@ -236,6 +246,11 @@ def train(cfg: TrainConfig, train_dir: Path, val_dir: Path, prepared_train: Path
         x, x_l, q = pairs.batch(rng, cfg.batch, cfg.crop)
         x, x_l, q = x.to(dev), x_l.to(dev), q.to(dev)
         loss = loss_of(net, x, x_l, q, rc_plus, rng)
+        if not torch.isfinite(loss):  # a rare bad batch: drop it rather than poison the weights
+            skipped += 1
+            if skipped > 100:
+                raise FloatingPointError(f"training diverged at step {step}: 100 non-finite losses")
+            continue
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
@@ -243,6 +258,8 @@ def train(cfg: TrainConfig, train_dir: Path, val_dir: Path, prepared_train: Path
         step += 1
         running.append(loss.item())
         bar.update(1)
+        if rank == 0 and snapshot_every and step % snapshot_every == 0:
+            save(model, out / "snapshots" / f"step{step:07d}.pt", meta={"steps": step})
         bar.set_postfix(bpsp=f"{np.mean(running[-50:]):.3f}")
         val = {}
         if rank == 0 and (step % cfg.val_every == 0 or step == cfg.steps):
@@ -251,7 +268,8 @@ def train(cfg: TrainConfig, train_dir: Path, val_dir: Path, prepared_train: Path
                 best = val["all"]
                 save(model, best_path, meta={"steps": step, "val_bpsp": best, "val_q": cfg.val_q,
                                              "train_config": asdict(cfg)})
-        if rank == 0 and (step % cfg.ckpt_every == 0 or step == cfg.steps or val):
+        out_of_time = max_seconds is not None and time.time() - t0 > max_seconds
+        if rank == 0 and (step % cfg.ckpt_every == 0 or step == cfg.steps or val or out_of_time):
             fmt = lambda key: f"{val[key]:.5f}" if key in val else ""  # noqa: E731
             writer.writerow([step, f"{np.mean(running):.5f}", fmt("all"), f"{lr:.3g}",
                              f"{time.time() - t0:.1f}", *(fmt(g) for g in group_names)])
@@ -261,15 +279,69 @@ def train(cfg: TrainConfig, train_dir: Path, val_dir: Path, prepared_train: Path
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
                         "rng": {rank: rng.bit_generator.state}, "config": asdict(cfg)}, tmp)
             os.replace(tmp, ckpt)
+        if out_of_time:
+            break
     bar.close()
     log.close()
     summary = {"steps": step, "train_config": asdict(cfg)}
-    if rank == 0:
+    if rank == 0 and max_seconds is None:
         summary["val_bpsp_q%d" % cfg.val_q] = validate(model, val_pairs, dev, cfg.val_q)["all"]
         save(model.cpu(), out / "model.pt", meta=summary)
     if distributed:
         torch.distributed.destroy_process_group()
     return summary
+
+
+def fill_validation(run_dir: Path, cfg: TrainConfig, val_dir: Path, prepared_val: Path,
+                    progress: bool = True) -> dict[int, float]:
+    """Score a run's weight snapshots (out/snapshots/, kept by a segment trained where the
+    validation set was not, e.g. a lent GPU) on the whole validation set at cfg.val_q: their rows
+    of log.csv get the validation columns, best.pt/json the best of them, and the scored
+    snapshots are removed.  Returns {step: val_bpsp}."""
+    import io
+
+    from tqdm.auto import tqdm
+
+    from .imageio import atomic_write
+    from .model import load
+
+    run_dir = Path(run_dir)
+    snaps = sorted((run_dir / "snapshots").glob("step*.pt"))
+    val_paths = data.list_images(val_dir)
+    val_pairs = [(data.load_rgb(p), data.load_rgb(prep.q_dir(prepared_val, cfg.val_q) / f"{p.stem}.png"))
+                 for p in val_paths]
+    groups = [val_group(p) for p in val_paths]
+    with open(run_dir / "log.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+        columns = list(rows[0].keys()) if rows else []
+    best_path = run_dir / "best.pt"
+    best = json.loads(best_path.with_suffix(".json").read_text())["val_bpsp"] if best_path.exists() else math.inf
+    scores = {}
+    for snap in tqdm(snaps, desc="validate snapshots", disable=not progress):
+        step = int(snap.stem[4:])
+        row = next((r for r in rows if int(r["step"]) == step), None)
+        if row is None:
+            raise ValueError(f"{snap.name}: no row for step {step} in {run_dir / 'log.csv'}")
+        net = load(snap)
+        val = validate(net, val_pairs, torch.device("cpu"), cfg.val_q, groups)
+        row["val_bpsp"] = f"{val['all']:.5f}"
+        for g, v in val.items():
+            if f"val_{g}" in row:
+                row[f"val_{g}"] = f"{v:.5f}"
+        scores[step] = val["all"]
+        if val["all"] < best:
+            best = val["all"]
+            save(net, best_path, meta={"steps": step, "val_bpsp": best, "val_q": cfg.val_q,
+                                       "train_config": asdict(cfg)})
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write(run_dir / "log.csv", buf.getvalue().encode(), force=True)
+    for snap in snaps:
+        snap.unlink()
+        snap.with_suffix(".json").unlink(missing_ok=True)
+    return scores
 
 
 RUN_FILES = ("checkpoint.pt", "log.csv", "best.pt", "best.json")

@@ -1,0 +1,171 @@
+"""Training on a lent GPU for a few minutes: the seed's `paper` network from scratch, and the
+committed `cpu` (RC) and `cpu+` (RC+) runs resumed from their checkpoints, side by side.
+
+The GPU machine has torch but no BPG encoder and no network access, and takes at most 64 MiB with
+the working tree; so the data travels as a compact pack (`rclib.trainpack`) made here:
+
+    python bench/device_train.py pack --out .gpu/pack          # here (~35 MiB)
+    python bench/device_train.py run --pack .gpu/pack --out $OUT --minutes 8   # there
+
+`run` brings back: the paper network's best weights (float16) with its JSON and log, and for each
+resumed run a tar of its checkpoint, log and weight snapshots.  The resumed runs do not validate
+there (their validation set is here); `rclib.train.fill_validation` scores their snapshots on the
+whole validation set afterwards, so their learning curves stay one curve.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+RESUMED = {"rc_cpu": "cpu", "rcplus_cpu": "cpu+"}  # committed run folder -> its profile
+
+
+def make_pack(out: Path, size: int, val_size: int, val_per_group: int) -> None:
+    import numpy as np
+
+    from rclib import data, train, trainpack
+
+    root = data.prepare_embedded(progress=False)
+    cache = data.cache_dir() / "prep"
+
+    def train_qs(stem, avail):
+        """One Q of RC's range per picture, and for main samples one of RC+'s higher Qs."""
+        rng = np.random.default_rng(data._key_int("pack" + stem))
+        low = [q for q in avail if 11 <= q <= 17]
+        high = [q for q in avail if 18 <= q <= 25]
+        picked = [int(rng.choice(low))] if low else []
+        if high and "~" not in stem:
+            picked.append(int(rng.choice(high)))
+        return picked
+
+    idx = trainpack.write(root / "train", cache / "embedded-train", out / "train", train_qs, size)
+    by_group: dict[str, list[str]] = {}
+    for p in data.list_images(root / "val"):
+        by_group.setdefault(train.val_group(p), []).append(p.stem)
+    names = [s for stems in by_group.values() for s in stems[:val_per_group]]
+    trainpack.write(root / "val", cache / "embedded-val", out / "val", lambda s, a: [14] if 14 in a else [],
+                    val_size, names=names)
+    total = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    print(f"{len(idx['pictures'])} training pictures, {len(names)} validation crops, {total / 2**20:.1f} MiB")
+
+
+def run_one(name: str, work: Path, minutes: float, device: str) -> None:
+    """One training process (the driver starts three)."""
+    import torch
+
+    from rclib import train
+
+    torch.set_num_threads(4)
+    d = work / "data"
+    out = work / "runs" / name
+    seconds = minutes * 60
+    if name == "paper":
+        cfg = train.profile("paper-gpu")
+        train.train(cfg, d / "train", d / "val", d / "prep-train", d / "prep-val", out, device=device,
+                    progress=False, max_seconds=seconds)
+    else:
+        train.continue_from(ROOT / "data" / "runs" / name, out)
+        cfg = train.profile(RESUMED[name], steps=10**9, val_every=10**9)
+        train.train(cfg, d / "train", d / "val", d / "prep-train", d / "prep-val", out, device=device,
+                    progress=False, max_seconds=seconds, snapshot_every=2000)
+
+
+def run(pack: Path, out: Path, minutes: float, deadline: float, device: str, work: Path) -> None:
+    from rclib import model, trainpack
+
+    start = time.time()
+    d = work / "data"
+    for split in ("train", "val"):
+        n = trainpack.unpack(pack / split, d / split, d / f"prep-{split}")
+        print(f"unpacked {n} {split} pictures in {time.time() - start:.0f} s", flush=True)
+    procs = {}
+    for name in ("paper", *RESUMED):
+        log = open(work / f"{name}.stdout", "w")
+        procs[name] = subprocess.Popen([sys.executable, __file__, "one", name, "--work", str(work),
+                                        "--minutes", str(minutes), "--device", device],
+                                       stdout=log, stderr=subprocess.STDOUT)
+    while any(p.poll() is None for p in procs.values()) and time.time() - start < deadline:
+        time.sleep(5)
+    for name, p in procs.items():
+        if p.poll() is None:
+            print(f"{name}: past the deadline, stopped", flush=True)
+            p.terminate()
+            p.wait(30)
+        print(f"{name}: exit {p.returncode}; " + " | ".join((work / f"{name}.stdout").read_text().splitlines()[-3:]),
+              flush=True)
+    runs = work / "runs"
+    best = runs / "paper" / "best.pt"
+    if best.exists():
+        net = model.load(best)
+        meta = json.loads(best.with_suffix(".json").read_text())
+        model.save(net, out / "paper_best.pt", meta=meta, half=True)
+    files = []  # (path, name in the tar): a run's state first, its snapshots newest first
+    for name in ("paper", *RESUMED):
+        folder = runs / name
+        if not folder.exists():
+            continue
+        files.append((work / f"{name}.stdout", f"{name}/stdout.txt"))
+        files += [(f, f"{name}/{f.name}") for f in sorted(folder.iterdir())
+                  if f.is_file() and not (name == "paper" and f.suffix == ".pt")]
+        files += [(f, f"{name}/snapshots/{f.name}") for f in sorted((folder / "snapshots").glob("*"), reverse=True)]
+        log = folder / "log.csv"
+        if log.exists():
+            print(f"--- {name}\n" + "\n".join(log.read_text().splitlines()[-6:]), flush=True)
+    part, size, tar = 0, 0, None  # tars of at most 15 MiB (what comes back: 8 files of 16 MiB)
+    for f, arcname in files:
+        if tar is None or size + f.stat().st_size > 15 * 2**20:
+            if tar is not None:
+                tar.close()
+                part += 1
+            if part >= 6:  # and paper_best.pt + .json
+                print(f"left behind: {arcname} and after", flush=True)
+                break
+            tar, size = tarfile.open(out / f"runs{part}.tar", "w"), 0
+        tar.add(f, arcname=arcname)
+        size += f.stat().st_size + 1024
+    if tar is not None:
+        tar.close()
+    print(f"done in {time.time() - start:.0f} s", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("pack")
+    p.add_argument("--out", type=Path, default=ROOT / ".gpu" / "pack")
+    p.add_argument("--size", type=int, default=256, help="side of each training region")
+    p.add_argument("--val-size", type=int, default=384)
+    p.add_argument("--val-per-group", type=int, default=3)
+    r = sub.add_parser("run")
+    r.add_argument("--pack", type=Path, default=ROOT / ".gpu" / "pack")
+    r.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "device-out")))
+    r.add_argument("--minutes", type=float, default=8.0, help="training time of each run")
+    r.add_argument("--device", default="cuda")
+    r.add_argument("--work", type=Path, default=Path("/tmp/rclib-device"))
+    r.add_argument("--deadline", type=float, default=555.0, help="seconds after which runs are stopped")
+    o = sub.add_parser("one")
+    o.add_argument("name")
+    o.add_argument("--work", type=Path, required=True)
+    o.add_argument("--minutes", type=float, required=True)
+    o.add_argument("--device", default="cuda")
+    args = ap.parse_args()
+    if args.cmd == "pack":
+        make_pack(args.out, args.size, args.val_size, args.val_per_group)
+    elif args.cmd == "run":
+        args.out.mkdir(parents=True, exist_ok=True)
+        run(args.pack, args.out, args.minutes, args.deadline, args.device, args.work)
+    else:
+        run_one(args.name, args.work, args.minutes, args.device)
+
+
+if __name__ == "__main__":
+    main()
