@@ -117,7 +117,7 @@ def _train(args) -> None:
     overrides = {k: v for k, v in {"steps": args.steps, "batch": args.batch, "crop": args.crop}.items()
                  if v is not None}
     summary = train.run(args.profile, Path(args.out), dataset=args.dataset, device=args.device,
-                        limit=args.limit, **overrides)
+                        limit=args.limit, max_seconds=args.minutes and 60 * args.minutes, **overrides)
     print({k: v for k, v in summary.items() if k != "train_config"})
 
 
@@ -156,10 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="BPG quantizer: a number 0..51; 'min' (estimate every Q of the model's range, network "
                         "included, keep the cheapest); 'auto' (the default: the fewest BPG + per-image table bits "
                         "over the range, no network; with --no-tables the Q-classifier); 'clf' (the Q-classifier)")
-    c.add_argument("--tau", action="store_true", help="fit a per-image temperature (slower, a little smaller)")
+    c.add_argument("--tau", action="store_true", help="RC only (--model rc): fit a per-image temperature (slower, a little smaller)")
     c.add_argument("--no-tables", action="store_true",
                    help="code every channel with the network, as the paper does (default: a per-image table where smaller)")
-    c.add_argument("--model", default=None, help="rc, rc+ (their shipped weights) or a weights file (.pt); default: rc")
+    c.add_argument("--model", default=None, help="rc, rc+ (their shipped weights) or a weights file (.pt); default: rc+, the smaller on the validation set")
     c.set_defaults(func=_compress)
 
     x = sub.add_parser("decompress", help="decode an .rc file to PNG, bit-exactly", parents=[force])
@@ -201,13 +201,15 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--limit", type=int, default=None)
     f.set_defaults(func=_fetch)
     t = sub.add_parser("train", help="train the residual model (resumes from OUT/checkpoint.pt)")
-    t.add_argument("--profile", default="cpu", choices=["cpu", "cpu+", "cpu-short", "paper", "tiny", "tiny+"])
+    t.add_argument("--profile", default="cpu", choices=["cpu", "cpu+", "cpu-short", "paper", "paper-gpu", "tiny", "tiny+"])
     t.add_argument("--out", required=True, help="folder for checkpoint.pt, log.csv, model.pt")
     t.add_argument("--dataset", default="embedded", help="'embedded' or a folder with train/ and val/")
     t.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
     t.add_argument("--steps", type=int, default=None)
     t.add_argument("--batch", type=int, default=None)
     t.add_argument("--crop", type=int, default=None)
+    t.add_argument("--minutes", type=float, default=None,
+                   help="stop after this much training time, on a checkpoint (resume later)")
     t.add_argument("--limit", type=int, default=None, help="first N pictures per split (tests)")
     t.set_defaults(func=_train)
 

@@ -167,7 +167,8 @@ def save(model: nn.Module, path: Path, meta: dict | None = None, half: bool = Fa
         model = build(asdict(model.config))
         model.load_state_dict(state)  # the id below is of what `load` will give
     torch.save({"config": asdict(model.config), "state_dict": state}, buf)
-    info = {"config": asdict(model.config), "weights_id": weights_id(model), **(meta or {})}
+    meta = {k: v for k, v in (meta or {}).items() if k != "weights_id"}  # the id is always computed
+    info = {"config": asdict(model.config), "weights_id": weights_id(model), **meta}
     atomic_write(path, buf.getvalue(), force=True)
     atomic_write(path.with_suffix(".json"), (json.dumps(info, indent=2) + "\n").encode(), force=True)
 

@@ -85,6 +85,8 @@ def main() -> int:
     table = pd.read_csv(RESULTS / f"eval_{name}.csv")
     lost = pd.read_csv(ROOT / qsel / "tau_gain.csv")
     results = summarize(table, lost, dataset=dataset, weights=str(weights))
+    results["weights_ids"] = {"rc": model.weights_id(model.load(ROOT / weights)),   # which weights made
+                              "rc+": model.weights_id(model.load(model.DEFAULT_PLUS_WEIGHTS))}  # these numbers
     beyond = RESULTS / "beyond" / "rc_vs_rc_plus.csv"
     if reuse and dataset == "embedded" and beyond.exists():
         results["rc_plus"] = summarize_rc_plus(pd.read_csv(beyond))

@@ -370,7 +370,7 @@ def profile(name: str, **overrides) -> TrainConfig:
 
 def run(profile_name: str, out: Path, dataset: str = "embedded", device: str = "auto",
         limit: int | None = None, val_limit: int | None = None, progress: bool = True,
-        **overrides) -> dict:
+        max_seconds: float | None = None, **overrides) -> dict:
     """Prepare the data a profile needs (BPG at its Q range) and train; what `rclib train` runs."""
     cfg = profile(profile_name, **overrides)
     if dataset == "embedded":
@@ -387,7 +387,7 @@ def run(profile_name: str, out: Path, dataset: str = "embedded", device: str = "
     if limit is not None:  # train on exactly the pictures that were prepared
         train_dir = _subset(train_dir, limit, Path(out) / "train-subset")
     return train(cfg, train_dir, val_dir, prepared_train, prepared_val, out, device=device,
-                 progress=progress, val_limit=val_limit)
+                 progress=progress, val_limit=val_limit, max_seconds=max_seconds)
 
 
 def _subset(folder: Path, limit: int, dest: Path) -> Path:

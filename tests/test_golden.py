@@ -33,6 +33,13 @@ def test_every_golden_files_weights_are_in_the_zoo():
         assert codec.unpack_header(path.read_bytes())[0].weights_id.hex() in zoo, path.name
 
 
+def test_todays_default_weights_of_each_kind_have_a_golden_file():
+    """New weights must not orphan files: the files the shipped defaults write today are pinned too."""
+    ids = {codec.unpack_header(p.read_bytes())[0].weights_id.hex() for p in GOLDEN}
+    for weights in (model_lib.DEFAULT_WEIGHTS, model_lib.DEFAULT_PLUS_WEIGHTS):
+        assert model_lib.weights_id(model_lib.load(weights)) in ids, weights.name
+
+
 def test_unknown_weights_are_a_clear_error():
     with pytest.raises(codec.ModelMismatch, match="not among"):
         codec.model_for_file(bytes(32))

@@ -12,12 +12,14 @@ from rclib import bpg, classifier, codec, data, model as model_lib, qselect
 
 
 def test_shipped_weights_and_their_record():
-    net = codec.default_model()
-    assert net.config.name == "cpu"
-    info = json.loads(model_lib.DEFAULT_WEIGHTS.with_suffix(".json").read_text())
-    assert info["weights_id"] == model_lib.weights_id(net)
-    assert info["command"] and info["steps"] > 0
-    assert any(k.startswith("val_bpsp") for k in info)
+    assert codec.default_model().config.name == "cpu+"  # the default kind is RC+
+    for kind, path, name in (("rc", model_lib.DEFAULT_WEIGHTS, "cpu"), ("rc+", model_lib.DEFAULT_PLUS_WEIGHTS, "cpu+")):
+        net = codec.default_model(kind)
+        assert net.config.name == name
+        info = json.loads(path.with_suffix(".json").read_text())
+        assert info["weights_id"] == model_lib.weights_id(net)
+        assert info["command"] and info["steps"] > 0
+        assert any(k.startswith("val_bpsp") for k in info)
     clf = classifier.load()
     assert clf.qs == qselect.Q_RANGES["rc"]
 
@@ -36,17 +38,19 @@ def test_validation_photos_round_trip_with_shipped_weights():
     folder = data.resolve("embedded", "val")
     photos = data.list_images(folder)
     assert len(photos) == sum(len(data.variants(p)) for p in data.EMBEDDED_PHOTOS if p[0] == "val") == 41
-    for path in photos:
+    for i, path in enumerate(photos):
         x = data.load_rgb(path)
-        blob = rclib.compress(x, q=12)
-        assert np.array_equal(rclib.decompress(blob), x), path.name
-        info = codec.info(blob)
-        estimate = 8 * info["bpg_bytes"] + codec.estimate_residual_bits(x, bpg.decode(codec.extract_bpg(blob)), 12)
-        assert 8 * info["bytes"] <= 1.005 * estimate, path.name
+        for kind in ("rc+", "rc") if i % 2 else ("rc+",):  # the default kind on all, RC on every other
+            blob = rclib.compress(x, q=12, model=kind)
+            assert np.array_equal(rclib.decompress(blob), x), (path.name, kind)
+            info = codec.info(blob)
+            estimate = 8 * info["bpg_bytes"] + codec.estimate_residual_bits(
+                x, bpg.decode(codec.extract_bpg(blob)), 12, model=kind)
+            assert 8 * info["bytes"] <= 1.005 * estimate, (path.name, kind)
 
 
 def test_auto_and_tau_round_trip_with_shipped_weights(photos):
     x = photos["coffee_odd"]
-    for kwargs in ({"q": "auto"}, {"q": 13, "tau": True}):
+    for kwargs in ({"q": "auto"}, {"q": 13, "tau": True, "model": "rc"}, {"q": "auto", "model": "rc"}):
         blob = rclib.compress(x, **kwargs)
         assert np.array_equal(rclib.decompress(blob), x)

@@ -198,7 +198,7 @@ def test_cli_no_tables(tmp_path, photos):
     Image.fromarray(photos["coffee_odd"][:64, :64]).save(tmp_path / "a.png")
     assert main(["compress", str(tmp_path / "a.png"), str(tmp_path / "a.rc"), "--q", "14", "--no-tables"]) == 0
     assert not codec.info((tmp_path / "a.rc").read_bytes())["table_channels"]
-    assert model_lib.kind(codec.default_model()) == "rc"
+    assert model_lib.kind(codec.default_model("rc")) == "rc"
 
 
 def test_rc_plus_passes_use_tables_and_round_trip(photos, tiny_plus_model):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -105,3 +106,68 @@ def test_tiny_rc_plus_training_run_resumes_and_codes(tiny_dataset, tmp_path, pho
     assert model_lib.kind(net) == "rc+"
     x = photos["coffee_odd"][:30, :41]
     assert np.array_equal(rclib.decompress(rclib.compress(x, q=12, model=net), model=net), x)
+
+
+def test_trainpack_round_trip(tiny_dataset, tmp_path):
+    """The compact pack a lent GPU trains from gives back exactly the prepared pairs."""
+    from rclib import data, prep, trainpack
+
+    prepared = tmp_path / "prepared"
+    prep.prep(tiny_dataset / "train", prepared, qs=[12, 13], workers=1, progress=False)
+    index = trainpack.write(tiny_dataset / "train", prepared, tmp_path / "pack", lambda s, a: a, size=1000)
+    assert {e["qs"] == [12, 13] for e in index["pictures"].values()} == {True}
+    n = trainpack.unpack(tmp_path / "pack", tmp_path / "orig", tmp_path / "prep2")
+    assert n == 2
+    for p in data.list_images(tiny_dataset / "train"):
+        assert np.array_equal(data.load_rgb(tmp_path / "orig" / p.name), data.load_rgb(p))
+        for q in (12, 13):
+            assert np.array_equal(data.load_rgb(prep.q_dir(tmp_path / "prep2", q) / p.name),
+                                  data.load_rgb(prep.q_dir(prepared, q) / p.name))
+    small = trainpack.write(tiny_dataset / "train", prepared, tmp_path / "small", lambda s, a: [12], size=40)
+    assert {tuple(e["shape"]) for e in small["pictures"].values()} == {(40, 40, 3)}
+
+
+def test_time_budget_snapshots_and_validation_elsewhere(tiny_dataset, tmp_path):
+    """A segment trained against the clock (as on a lent GPU) ends on a checkpoint and keeps weight
+    snapshots; fill_validation later scores them into the log and best.pt, and training resumes."""
+    from rclib import data, prep
+
+    prepared, prepared_val = tmp_path / "prep-train", tmp_path / "prep-val"
+    prep.prep(tiny_dataset / "train", prepared, qs=[12], workers=1, progress=False)
+    prep.prep(tiny_dataset / "val", prepared_val, qs=[12], workers=1, progress=False)
+    cfg = train.profile("tiny", q_min=12, q_max=12, val_q=12, steps=10**9, val_every=10**9)
+    out = tmp_path / "run"
+    args = (tiny_dataset / "train", tiny_dataset / "val", prepared, prepared_val, out)
+    train.train(cfg, *args, progress=False, max_seconds=0, snapshot_every=1)
+    rows = list(csv.DictReader(open(out / "log.csv")))
+    assert [(r["step"], r["val_bpsp"]) for r in rows] == [("1", "")]
+    assert (out / "snapshots" / "step0000001.pt").exists() and not (out / "best.pt").exists()
+
+    scores = train.fill_validation(out, cfg, tiny_dataset / "val", prepared_val, progress=False)
+    assert list(scores) == [1]
+    rows = list(csv.DictReader(open(out / "log.csv")))
+    assert float(rows[0]["val_bpsp"]) == pytest.approx(scores[1], abs=1e-5)
+    assert json.loads((out / "best.json").read_text())["steps"] == 1
+    assert not list((out / "snapshots").glob("*.pt"))
+    net = model_lib.load(out / "best.pt")
+    pairs = [(data.load_rgb(p), data.load_rgb(prep.q_dir(prepared_val, 12) / p.name))
+             for p in data.list_images(tiny_dataset / "val")]
+    assert train.validate(net, pairs, torch.device("cpu"), 12)["all"] == pytest.approx(scores[1])
+
+    train.train(cfg, *args, progress=False, max_seconds=0)  # resumes: one more step
+    assert [r["step"] for r in csv.DictReader(open(out / "log.csv"))] == ["1", "2"]
+
+
+def test_half_weights_file(tmp_path):
+    """float16 weights files (the big `paper` network) load as float32 with the id their JSON names."""
+    torch.manual_seed(0)
+    net = model_lib.ResidualModel(model_lib.CONFIGS["tiny"])
+    model_lib.save(net, tmp_path / "full.pt")
+    model_lib.save(net, tmp_path / "half.pt", half=True, meta={"weights_id": "stale", "steps": 1})
+    loaded = model_lib.load(tmp_path / "half.pt")
+    assert next(loaded.parameters()).dtype == torch.float32
+    assert json.loads((tmp_path / "half.json").read_text())["weights_id"] == model_lib.weights_id(loaded)
+    assert model_lib.weights_id(loaded) != model_lib.weights_id(net)
+    assert (tmp_path / "half.pt").stat().st_size < 0.7 * (tmp_path / "full.pt").stat().st_size
+    for a, b in zip(loaded.parameters(), net.parameters()):
+        assert torch.equal(a, b.half().float())
