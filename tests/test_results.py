@@ -110,3 +110,31 @@ def test_results_were_made_with_the_shipped_weights():
     ids = json.loads((ROOT / "docs" / "results.json").read_text())["weights_ids"]
     assert ids == {"rc": model.weights_id(model.load(model.DEFAULT_WEIGHTS)),
                    "rc+": model.weights_id(model.load(model.DEFAULT_PLUS_WEIGHTS))}
+
+
+def test_readme_paper_network_numbers_are_its_record():
+    """The README's numbers for the GPU-trained `paper` weights are those of their JSON record."""
+    import json
+
+    info = json.loads((ROOT / "data" / "models" / "rc_paper.json").read_text())
+    text = " ".join((ROOT / "README.md").read_text().split())
+    assert f"checkpoint (step {info['steps']}) scores {info['val_bpsp']:.4f} bpsp" in text
+    for value in info["val_groups"].values():
+        assert f"{value:.4f}" in text
+
+
+def test_readme_prose_percentages_follow_the_results():
+    """The few percentages the README's prose quotes are recomputed from docs/results.json."""
+    import json
+
+    results = json.loads((ROOT / "docs" / "results.json").read_text())
+    text = " ".join((ROOT / "README.md").read_text().split())
+    codecs = results["codecs"]
+    tables_gain = round(100 * (1 - codecs["rclib"]["bpsp"] / codecs["rclib model only"]["bpsp"]))
+    assert f"which makes files {tables_gain} % smaller" in text
+    plus = results["rc_plus"]["codecs"]
+    rcp, rc = plus["RC+"]["bpsp"], plus["RC"]["bpsp"]
+    webp, jxl = plus["WebP-LL"]["bpsp"], plus["JPEGXL-LL-e9"]["bpsp"]
+    assert abs(rcp / webp - 1) < 0.01
+    assert (f"is within 1 % of WebP over the set and {round(100 * (1 - rcp / rc))} % below RC, "
+            f"still {round(100 * (rcp / jxl - 1))} % above JPEG XL e9") in text
