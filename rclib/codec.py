@@ -453,10 +453,11 @@ def _fit_tau(model, x: torch.Tensor, x_l: torch.Tensor, q: int, spans) -> np.nda
 
 
 def decompress(data: bytes, model=None) -> np.ndarray:
-    """Inverse of compress; raises FormatError/ModelMismatch rather than returning wrong pixels."""
+    """Inverse of compress; raises FormatError/ModelMismatch rather than returning wrong pixels.
+    model: None (the weights the file names, from the zoo), a kind name or a model object."""
     data = bytes(data)
     header, pos = unpack_header(data)
-    model = (model or model_for_file(header.weights_id)).eval().cpu()
+    model = resolve_model(model) if model is not None else model_for_file(header.weights_id).eval().cpu()
     if model_lib.kind(model) != header.kind:
         raise ModelMismatch(f"file was coded with an {header.kind} model, not {model_lib.kind(model)}")
     if header.weights_id != _weights_id(model):

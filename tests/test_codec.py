@@ -128,9 +128,12 @@ def test_other_weights_are_refused(small_file):
 
 def test_missing_model_is_clear(monkeypatch, tmp_path, photos):
     monkeypatch.setattr(model_lib, "DEFAULT_WEIGHTS", tmp_path / "none.pt")
+    monkeypatch.setattr(model_lib, "DEFAULT_PLUS_WEIGHTS", tmp_path / "none+.pt")
     monkeypatch.setattr(codec, "_MODEL_CACHE", {})
     with pytest.raises(rclib.RclibError, match="no rc model weights"):
-        codec.compress(photos["chelsea"][:8, :8])
+        codec.compress(photos["chelsea"][:8, :8], model="rc")
+    with pytest.raises(rclib.RclibError, match="no rc\\+ model weights"):
+        codec.compress(photos["chelsea"][:8, :8])  # the default kind
 
 
 def test_bad_arrays(tiny_model):
