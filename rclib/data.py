@@ -15,7 +15,6 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -550,12 +549,14 @@ def split_digest(split: str, root: Path | None = None, packages=None, variants=N
 # ----------------------------------------------------------------------------- paper sets
 def fetch_archive(name: str, url: str, sha256: str | None = None, root: Path | None = None,
                   progress: bool = True) -> Path:
-    """Download an archive of pictures, verify its SHA-256, unpack it; return the picture folder.
+    """Download an archive of pictures through pooch (retries, progress bar, SHA-256 check, written
+    atomically), unpack it; return the picture folder.
 
     Without `sha256` the first download's digest is pinned in root/checksums.json and every
     later download must match it.
     """
-    from tqdm.auto import tqdm
+    import pooch
+    import requests
 
     root = Path(root) if root else cache_dir() / "datasets"
     root.mkdir(parents=True, exist_ok=True)
@@ -565,23 +566,16 @@ def fetch_archive(name: str, url: str, sha256: str | None = None, root: Path | N
     pins_path = root / "checksums.json"
     pins = json.loads(pins_path.read_text()) if pins_path.exists() else {}
     expected = sha256 or pins.get(name)
-    archive = root / (name + "." + url.rsplit("/", 1)[-1].split(".", 1)[-1])
-    part = archive.with_name(archive.name + ".part")
+    fname = name + "." + url.rsplit("/", 1)[-1].split(".", 1)[-1]
+    fetcher = pooch.create(path=root, base_url="", registry={fname: f"sha256:{expected}" if expected else None},
+                           urls={fname: url}, retry_if_failed=2)
     try:
-        with urllib.request.urlopen(url, timeout=60) as resp, open(part, "wb") as fh:
-            total = int(resp.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=name, disable=not progress) as bar:
-                for block in iter(lambda: resp.read(1 << 20), b""):
-                    fh.write(block)
-                    bar.update(len(block))
-    except OSError as exc:
-        part.unlink(missing_ok=True)
+        archive = Path(fetcher.fetch(fname, downloader=pooch.HTTPDownloader(progressbar=progress, timeout=60)))
+    except ValueError:  # pooch's hash mismatch (after its retries); the download is not kept
+        raise DatasetError(f"{name}: SHA-256 of the download does not match the expected {expected}") from None
+    except (OSError, requests.RequestException) as exc:
         raise DatasetError(f"could not download {url}: {exc}") from None
-    digest = sha256_file(part)
-    if expected and digest != expected:
-        part.unlink()
-        raise DatasetError(f"{name}: SHA-256 {digest} does not match the expected {expected}")
-    os.replace(part, archive)
+    digest = sha256_file(archive)
     if not expected:
         pins[name] = digest
         atomic_write(pins_path, json.dumps(pins, indent=2, sort_keys=True).encode(), force=True)

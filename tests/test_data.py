@@ -71,6 +71,7 @@ def test_fetch_archive_pins_the_first_digest(http_root, tmp_path, photos):
     (www / "a.zip").write_bytes(_zip_of_pictures(photos))
     data.fetch_archive("a", f"{url}/a.zip", None, root=tmp_path / "c", progress=False)
     (tmp_path / "c" / "a" / ".complete").unlink()
+    (tmp_path / "c" / "a.zip").unlink()  # the cached archive too: the next download must match the pin
     (www / "a.zip").write_bytes(b"PK" + b"changed content")
     with pytest.raises(data.DatasetError, match="does not match"):
         data.fetch_archive("a", f"{url}/a.zip", None, root=tmp_path / "c", progress=False)
