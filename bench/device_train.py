@@ -69,14 +69,12 @@ def run_one(name: str, work: Path, minutes: float, device: str) -> None:
     out = work / "runs" / name
     seconds = minutes * 60
     if name == "paper":
-        cfg = train.profile("paper-gpu")
-        train.train(cfg, d / "train", d / "val", d / "prep-train", d / "prep-val", out, device=device,
-                    progress=False, max_seconds=seconds)
-    else:
+        cfg, snapshot_every = train.profile("paper-gpu"), None
+    else:  # no validation there: its snapshots are scored here later
         train.continue_from(ROOT / "data" / "runs" / name, out)
-        cfg = train.profile(RESUMED[name], steps=10**9, val_every=10**9)
-        train.train(cfg, d / "train", d / "val", d / "prep-train", d / "prep-val", out, device=device,
-                    progress=False, max_seconds=seconds, snapshot_every=2000)
+        cfg, snapshot_every = train.profile(RESUMED[name], steps=10**9, val_every=10**9), 2000
+    train.train(cfg, d / "train", d / "val", d / "prep-train", d / "prep-val", out, device=device,
+                progress=False, max_seconds=seconds, snapshot_every=snapshot_every)
 
 
 def run(pack: Path, out: Path, minutes: float, deadline: float, device: str, work: Path) -> None:

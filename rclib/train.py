@@ -174,6 +174,23 @@ def validate(model, pairs: list[tuple[np.ndarray, np.ndarray]], device, q: int,
     return {k: bits[k] / n[k] for k in bits}
 
 
+def validation_set(val_dir: Path, prepared_val: Path, q: int, limit: int | None = None):
+    """The validation pictures with their BPG at Q q: ([(x, x_l)], [group of each])."""
+    paths = data.list_images(val_dir)[:limit]
+    pairs = [(data.load_rgb(p), data.load_rgb(prep.q_dir(prepared_val, q) / f"{p.stem}.png")) for p in paths]
+    return pairs, [val_group(p) for p in paths]
+
+
+def _best_val(best_path: Path) -> float:
+    """The validation bpsp of a run's best.pt so far (inf when it has none)."""
+    return json.loads(best_path.with_suffix(".json").read_text())["val_bpsp"] if best_path.exists() else math.inf
+
+
+def _log_writer(fh):
+    """The one CSV dialect of log.csv (plain newlines), for appending and for rewriting it."""
+    return csv.writer(fh, lineterminator="\n")
+
+
 def val_group(path: Path) -> str:
     """A validation picture's group in the log: its package (and variant) for the embedded set."""
     return data.package_of(path.name) if "__" in path.stem else "all"
@@ -221,20 +238,17 @@ def train(cfg: TrainConfig, train_dir: Path, val_dir: Path, prepared_train: Path
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
 
     pairs = PairSet(train_dir, prepared_train, range(cfg.q_min, cfg.q_max + 1))
-    val_paths = data.list_images(val_dir)[:val_limit]
-    val_pairs = [(data.load_rgb(p), data.load_rgb(prep.q_dir(prepared_val, cfg.val_q) / f"{p.stem}.png"))
-                 for p in val_paths]
-    groups = [val_group(p) for p in val_paths]
+    val_pairs, groups = validation_set(val_dir, prepared_val, cfg.val_q, val_limit)
     group_names = sorted(set(groups) - {"all"})
     log_path = out / "log.csv"
     columns = ["step", "train_bpsp", "val_bpsp", "lr", "seconds", *(f"val_{g}" for g in group_names)]
     new_log = not log_path.exists() or step == 0
     log = open(log_path, "w" if new_log else "a", newline="")
-    writer = csv.writer(log)
+    writer = _log_writer(log)
     if new_log:
         writer.writerow(columns)
     best_path = out / "best.pt"
-    best = json.loads(best_path.with_suffix(".json").read_text())["val_bpsp"] if best_path.exists() else math.inf
+    best = _best_val(best_path)
 
     model.train()
     t0, running, skipped = time.time(), [], 0
@@ -307,15 +321,12 @@ def fill_validation(run_dir: Path, cfg: TrainConfig, val_dir: Path, prepared_val
 
     run_dir = Path(run_dir)
     snaps = sorted((run_dir / "snapshots").glob("step*.pt"))
-    val_paths = data.list_images(val_dir)
-    val_pairs = [(data.load_rgb(p), data.load_rgb(prep.q_dir(prepared_val, cfg.val_q) / f"{p.stem}.png"))
-                 for p in val_paths]
-    groups = [val_group(p) for p in val_paths]
+    val_pairs, groups = validation_set(val_dir, prepared_val, cfg.val_q)
     with open(run_dir / "log.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-        columns = list(rows[0].keys()) if rows else []
+        reader = csv.DictReader(f)
+        rows, columns = list(reader), reader.fieldnames
     best_path = run_dir / "best.pt"
-    best = json.loads(best_path.with_suffix(".json").read_text())["val_bpsp"] if best_path.exists() else math.inf
+    best = _best_val(best_path)
     scores = {}
     for snap in tqdm(snaps, desc="validate snapshots", disable=not progress):
         step = int(snap.stem[4:])
@@ -334,9 +345,9 @@ def fill_validation(run_dir: Path, cfg: TrainConfig, val_dir: Path, prepared_val
             save(net, best_path, meta={"steps": step, "val_bpsp": best, "val_q": cfg.val_q,
                                        "train_config": asdict(cfg)})
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
+    writer = _log_writer(buf)
+    writer.writerow(columns)
+    writer.writerows([r[c] for c in columns] for r in rows)
     atomic_write(run_dir / "log.csv", buf.getvalue().encode(), force=True)
     for snap in snaps:
         snap.unlink()

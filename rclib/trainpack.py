@@ -49,8 +49,9 @@ def write(originals: Path, prepared: Path, dest: Path, qs_for, size: int, seed: 
         if not qs:
             continue
         rng = np.random.default_rng([seed, data._key_int(path.stem)])
-        rows, cols = _region(data.load_rgb(path).shape, size, rng)
-        x = np.ascontiguousarray(data.load_rgb(path)[rows, cols])
+        whole = data.load_rgb(path)
+        rows, cols = _region(whole.shape, size, rng)
+        x = np.ascontiguousarray(whole[rows, cols])
         (dest / f"{path.stem}.webp").write_bytes(_webp(x))
         for q in qs:
             x_l = data.load_rgb(prep.q_dir(prepared, q) / f"{path.stem}.png")[rows, cols]

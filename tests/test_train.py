@@ -156,6 +156,7 @@ def test_time_budget_snapshots_and_validation_elsewhere(tiny_dataset, tmp_path):
 
     train.train(cfg, *args, progress=False, max_seconds=0)  # resumes: one more step
     assert [r["step"] for r in csv.DictReader(open(out / "log.csv"))] == ["1", "2"]
+    assert b"\r" not in (out / "log.csv").read_bytes()  # appended and rewritten rows: one dialect
 
 
 def test_half_weights_file(tmp_path):
