@@ -1,16 +1,20 @@
-"""Training on a lent GPU for a few minutes: the seed's `paper` network from scratch, and the
-committed `cpu` (RC) and `cpu+` (RC+) runs resumed from their checkpoints, side by side.
+"""Training on a lent GPU for a few minutes: several runs side by side, each a process of its own.
+
+Runs (`--runs`, see RUNS): the seed's `paper` network from scratch; the committed `cpu` (RC) and
+`cpu+` (RC+) runs resumed from their checkpoints; other shapes of both from scratch, for the
+size comparison at equal training time.
 
 The GPU machine has torch but no BPG encoder and no network access, and takes at most 64 MiB with
 the working tree; so the data travels as a compact pack (`rclib.trainpack`) made here:
 
-    python bench/device_train.py pack --out .gpu/pack          # here (~35 MiB)
-    python bench/device_train.py run --pack .gpu/pack --out $OUT --minutes 8   # there
+    python bench/device_train.py pack --out .gpu/pack --size 176     # here (~25 MiB)
+    python bench/device_train.py run --pack .gpu/pack --out $OUT --minutes 8 --runs rc_wide,...  # there
 
 `run` brings back: the paper network's best weights (float16) with its JSON and log, and for each
-resumed run a tar of its checkpoint, log and weight snapshots.  The resumed runs do not validate
-there (their validation set is here); `rclib.train.fill_validation` scores their snapshots on the
-whole validation set afterwards, so their learning curves stay one curve.
+other run a tar of its checkpoint, log and weights (snapshots where it keeps them).  Resumed runs
+do not validate there (their validation set is here); `rclib.train.fill_validation` scores their
+snapshots on the whole validation set afterwards, so their learning curves stay one curve.  Runs
+from scratch validate there on the pack's validation crops.
 """
 from __future__ import annotations
 
@@ -26,7 +30,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-RESUMED = {"rc_cpu": "cpu", "rcplus_cpu": "cpu+"}  # committed run folder -> its profile
+# name -> (profile, network, snapshot every).  A run resumes from data/runs/NAME when that holds
+# a checkpoint (and then does not validate there), else starts from scratch.
+RUNS = {
+    "paper": ("paper-gpu", "paper", None),
+    "rc_cpu": ("cpu", "cpu", 2000),
+    "rcplus_cpu": ("cpu+", "cpu+", 2000),
+    "rc_cpu_scratch": ("cpu", "cpu", None),
+    "rc_wide": ("cpu", "cpu-wide", None),
+    "rc_deep": ("cpu", "cpu-deep", None),
+    "rc_head": ("cpu-head", "cpu-head", 2000),
+    "rcplus_wide": ("cpu+", "cpu+wide", 3000),
+}
 
 
 def make_pack(out: Path, size: int, val_size: int, val_per_group: int) -> None:
@@ -64,29 +79,37 @@ def run_one(name: str, work: Path, minutes: float, device: str) -> None:
 
     from rclib import train
 
-    torch.set_num_threads(4)
+    torch.set_num_threads(2)
     d = work / "data"
     out = work / "runs" / name
     seconds = minutes * 60
-    if name == "paper":
-        cfg, snapshot_every = train.profile("paper-gpu"), None
-    else:  # no validation there: its snapshots are scored here later
+    profile, network, snapshot_every = RUNS[name]
+    if (ROOT / "data" / "runs" / name / "checkpoint.pt").exists():  # no validation there: its snapshots are scored here later
         train.continue_from(ROOT / "data" / "runs" / name, out)
-        cfg, snapshot_every = train.profile(RESUMED[name], steps=10**9, val_every=10**9), 2000
+        cfg = train.profile(profile, model=network, steps=10**9, val_every=10**9)
+    elif name == "paper":
+        cfg = train.profile(profile)
+    else:
+        cfg = train.profile(profile, model=network, steps=10**9, val_every=2000)
     train.train(cfg, d / "train", d / "val", d / "prep-train", d / "prep-val", out, device=device,
                 progress=False, max_seconds=seconds, snapshot_every=snapshot_every)
 
 
-def run(pack: Path, out: Path, minutes: float, deadline: float, device: str, work: Path) -> None:
+def run(pack: Path, out: Path, minutes: float, deadline: float, device: str, work: Path,
+        names: list[str]) -> None:
     from rclib import model, trainpack
 
     start = time.time()
     d = work / "data"
     for split in ("train", "val"):
+        if not (pack / split).exists():  # runs that only resume need no validation crops
+            (d / split).mkdir(parents=True, exist_ok=True)
+            (d / f"prep-{split}").mkdir(parents=True, exist_ok=True)
+            continue
         n = trainpack.unpack(pack / split, d / split, d / f"prep-{split}")
         print(f"unpacked {n} {split} pictures in {time.time() - start:.0f} s", flush=True)
     procs = {}
-    for name in ("paper", *RESUMED):
+    for name in names:
         log = open(work / f"{name}.stdout", "w")
         procs[name] = subprocess.Popen([sys.executable, __file__, "one", name, "--work", str(work),
                                         "--minutes", str(minutes), "--device", device],
@@ -107,7 +130,7 @@ def run(pack: Path, out: Path, minutes: float, deadline: float, device: str, wor
         meta = json.loads(best.with_suffix(".json").read_text())
         model.save(net, out / "paper_best.pt", meta=meta, half=True)
     files = []  # (path, name in the tar): a run's state first, its snapshots newest first
-    for name in ("paper", *RESUMED):
+    for name in names:
         folder = runs / name
         if not folder.exists():
             continue
@@ -150,6 +173,7 @@ def main() -> None:
     r.add_argument("--device", default="cuda")
     r.add_argument("--work", type=Path, default=Path("/tmp/rclib-device"))
     r.add_argument("--deadline", type=float, default=555.0, help="seconds after which runs are stopped")
+    r.add_argument("--runs", default="paper,rc_cpu,rcplus_cpu", help="comma-separated names of RUNS")
     o = sub.add_parser("one")
     o.add_argument("name")
     o.add_argument("--work", type=Path, required=True)
@@ -160,7 +184,7 @@ def main() -> None:
         make_pack(args.out, args.size, args.val_size, args.val_per_group)
     elif args.cmd == "run":
         args.out.mkdir(parents=True, exist_ok=True)
-        run(args.pack, args.out, args.minutes, args.deadline, args.device, args.work)
+        run(args.pack, args.out, args.minutes, args.deadline, args.device, args.work, args.runs.split(","))
     else:
         run_one(args.name, args.work, args.minutes, args.device)
 

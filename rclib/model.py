@@ -3,8 +3,9 @@
 Shape of the seed's `gdn_wide_deep3` + `unet_skip` network: a full-resolution head, a stride-2
 body of EDSR residual blocks with GDN and a long skip, a transposed conv back up, a U-Net skip
 fused by a 3x3 conv, then separate tails for mixture weights, means, scales and the channel
-coefficients.  Two named configurations: `paper` (the seed's sizes, for GPUs) and `cpu`
-(small enough to code a megapixel in a few seconds on 2 cores).
+coefficients.  Named configurations: `paper` (the seed's sizes, for GPUs), `cpu-head` (RC's
+shipped shape: small enough to code a megapixel in a few seconds on 2 cores), `cpu` (its earlier
+shape) and the other shapes it was compared with (README, "the right size").
 """
 from __future__ import annotations
 
@@ -40,8 +41,14 @@ class ModelConfig:
 
 CONFIGS = {
     "paper": ModelConfig("paper", width=128, head_width=128, blocks=16, long_tails=True),
-    # ~50k multiply-adds per pixel, most of them at half resolution: ~2 s per MPix on 2 cores.
+    # ~50k multiply-adds per pixel, most of them at half resolution: ~3.5 s per MPix on 2 cores.
     "cpu": ModelConfig("cpu", width=48, head_width=24, blocks=3, long_tails=False, fuse_kernel=1),
+    # Shapes compared with `cpu` at equal training time (README, "the right size"): a wider
+    # body, a deeper body, a wider full-resolution head with a 3x3 fusion (the winner,
+    # ~5 s per MPix on 2 cores; RC's shipped shape).
+    "cpu-wide": ModelConfig("cpu-wide", width=80, head_width=24, blocks=3, long_tails=False, fuse_kernel=1),
+    "cpu-deep": ModelConfig("cpu-deep", width=48, head_width=24, blocks=8, long_tails=False, fuse_kernel=1),
+    "cpu-head": ModelConfig("cpu-head", width=48, head_width=48, blocks=3, long_tails=False, fuse_kernel=3),
     "tiny": ModelConfig("tiny", width=16, head_width=8, blocks=1, long_tails=False, q_input=True),
 }
 

@@ -3,7 +3,7 @@
 Runs the numbered notebooks headless with papermill, writing the executed copies to results/,
 then the benchmark on the validation photos, and prints the results table.  By default the
 shipped weights are used (notebook 02 draws the committed learning curve and continues that run
-for a short segment); RETRAIN=1 trains the profile from scratch instead (hours for `cpu`);
+for a short segment); RETRAIN=1 trains the profile (`cpu-head`) from scratch instead (hours on 2 cores);
 PROFILE and DATA pick another training profile and dataset (e.g. PROFILE=paper
 DATA=/data/openimages on a GPU).
 """
@@ -47,7 +47,7 @@ def main() -> int:
     from . import classifier, model
 
     RESULTS.mkdir(exist_ok=True)
-    profile = os.environ.get("PROFILE", "cpu")
+    profile = os.environ.get("PROFILE", "cpu-head")
     dataset = os.environ.get("DATA", "embedded")
     reuse = os.environ.get("RETRAIN", "0") != "1"   # REUSE_WEIGHTS=1, the old spelling, is the default
     t0 = time.time()

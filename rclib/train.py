@@ -55,6 +55,10 @@ PROFILES = {
     # best validation checkpoint.  Validation at Q 14, near where the best Q of most photos lies.
     "cpu": TrainConfig(steps=24_000, lr=5e-4, lr_decay=0.7, decay_every=4000, val_q=14,
                        val_every=500, ckpt_every=250),
+    # `cpu` with a wider full-resolution head: the best of the shapes compared at equal training
+    # time (README, "the right size"); RC's shipped weights since rclib 0.4.
+    "cpu-head": TrainConfig(model="cpu-head", steps=24_000, lr=5e-4, lr_decay=0.7, decay_every=4000,
+                            val_q=14, val_every=500, ckpt_every=250),
     # The first shipped weights (rclib 0.1): 500 steps on 41 photos.
     "cpu-short": TrainConfig(),
     # RC+ (four passes, each seeing the earlier ones), same data and schedule; its best Q lies
@@ -241,8 +245,11 @@ def train(cfg: TrainConfig, train_dir: Path, val_dir: Path, prepared_train: Path
     val_pairs, groups = validation_set(val_dir, prepared_val, cfg.val_q, val_limit)
     group_names = sorted(set(groups) - {"all"})
     log_path = out / "log.csv"
-    columns = ["step", "train_bpsp", "val_bpsp", "lr", "seconds", *(f"val_{g}" for g in group_names)]
     new_log = not log_path.exists() or step == 0
+    if not new_log:  # appending: keep the log's columns (a segment may validate on other groups)
+        with open(log_path, newline="") as f:
+            group_names = [c[4:] for c in next(csv.reader(f)) if c.startswith("val_") and c != "val_bpsp"]
+    columns = ["step", "train_bpsp", "val_bpsp", "lr", "seconds", *(f"val_{g}" for g in group_names)]
     log = open(log_path, "w" if new_log else "a", newline="")
     writer = _log_writer(log)
     if new_log:

@@ -60,7 +60,8 @@ def test_readme_learning_curve_is_the_committed_log():
 
     columns = ["val_bpsp", "val_enlightenment-data", "val_enlightenment-data~native", "val_libjxl-testdata",
                "val_libjxl-testdata~native", "val_lxqt-themes"]
-    for run, header in (("rc_cpu", "step | RC `cpu`"), ("rcplus_cpu", "step | RC+ `cpu+`")):
+    for run, header in (("rc_cpu", "step | RC `cpu`"), ("rc_head", "step | RC `cpu-head`"),
+                        ("rcplus_cpu", "step | RC+ `cpu+`")):
         log = pd.read_csv(ROOT / "data" / "runs" / run / "log.csv").dropna(subset=["val_bpsp"]).set_index("step")
         rows = [r for r in _readme_table(header) if r[0].isdigit()]
         assert rows
@@ -87,6 +88,22 @@ def test_readme_residual_table_is_the_committed_benchmark_output():
                                              ("bpg", "h0", "hch", "hctx", "hsp", "model", "model/hch", "tables",
                                               "coded", "webp")]
         assert row[2:] == expected, row[:2]
+
+
+def test_readme_shapes_table_is_the_committed_comparison():
+    """The size comparison in the README is `bench/shapes.py --csv docs/shapes.csv`'s output, and
+    the shipped RC weights have the shape that won it."""
+    import pandas as pd
+
+    from rclib import model
+
+    table = pd.read_csv(ROOT / "docs" / "shapes.csv")
+    rows = _readme_table("shape |")
+    assert [r[0] for r in rows] == list(table["shape"])
+    for row, (_, want) in zip(rows, table.iterrows()):
+        assert row[1:] == [str(want[c]) for c in ("width", "head_width", "blocks", "fuse", "parameters",
+                                                  "steps", "minutes", "val_bpsp", "network_mpix_s")], row[0]
+    assert model.load(model.DEFAULT_WEIGHTS).config.name == table["shape"].iloc[0]
 
 
 def test_default_model_kind_is_the_smaller_on_the_validation_set():

@@ -42,16 +42,18 @@ def test_table_coding_round_trips_and_costs_what_the_table_says():
     assert 8 * sum(map(len, streams)) <= ideal * 1.01 + 8 * 16
 
 
-def test_photos_round_trip_with_tables_at_every_q(photos):
+def test_photos_round_trip_with_tables_at_every_q(photos, tiny_model, tiny_plus_model):
+    """The shipped networks (which may win every channel of this photo) and untrained ones (which
+    lose channels to the tables, so the table path is taken) round-trip at every Q."""
     x = photos["coffee_odd"]
     for q in (9, 12, 14, 17):
-        for kind in ("rc", "rc+"):
-            blob = rclib.compress(x, q=q, model=kind)
+        for net in ("rc", "rc+", tiny_model, tiny_plus_model):
+            blob = rclib.compress(x, q=q, model=net)
             info = codec.info(blob)
             assert info["version"] == codec.VERSION
-            assert np.array_equal(rclib.decompress(blob), x), (q, kind)
-            if kind == "rc":  # RC's network loses to this photo's tables (RC+'s may win every pass)
-                assert info["table_channels"], q
+            assert np.array_equal(rclib.decompress(blob, model=net), x), (q, net)
+            if not isinstance(net, str):
+                assert info["table_channels"], (q, net)
 
 
 def test_encoder_keeps_the_smaller_coding_per_channel(photos):

@@ -172,3 +172,13 @@ def test_half_weights_file(tmp_path):
     assert (tmp_path / "half.pt").stat().st_size < 0.7 * (tmp_path / "full.pt").stat().st_size
     for a, b in zip(loaded.parameters(), net.parameters()):
         assert torch.equal(a, b.half().float())
+
+
+def test_cli_offers_every_training_profile():
+    from rclib import cli
+
+    train_parser = next(a for a in cli.build_parser()._subparsers._group_actions[0].choices.items()
+                        if a[0] == "train")[1]
+    profile = next(a for a in train_parser._actions if a.dest == "profile")
+    assert sorted(profile.choices) == sorted(train.PROFILES)
+    assert profile.default == "cpu-head"
