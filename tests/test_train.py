@@ -158,6 +158,16 @@ def test_time_budget_snapshots_and_validation_elsewhere(tiny_dataset, tmp_path):
     assert [r["step"] for r in csv.DictReader(open(out / "log.csv"))] == ["1", "2"]
     assert b"\r" not in (out / "log.csv").read_bytes()  # appended and rewritten rows: one dialect
 
+    # A segment that validates on nothing (a GPU without the validation set) keeps the log's columns.
+    log = out / "log.csv"
+    header, *rows = log.read_text().splitlines()
+    log.write_text("\n".join([header + ",val_somepackage", *(r + "," for r in rows)]) + "\n")
+    empty = tmp_path / "no-val"
+    empty.mkdir()
+    train.train(cfg, tiny_dataset / "train", empty, prepared, empty, out, progress=False, max_seconds=0)
+    lines = log.read_text().splitlines()
+    assert len(lines) == 4 and {line.count(",") for line in lines} == {header.count(",") + 1}
+
 
 def test_half_weights_file(tmp_path):
     """float16 weights files (the big `paper` network) load as float32 with the id their JSON names."""
