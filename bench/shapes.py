@@ -54,7 +54,7 @@ def main() -> int:
         info = json.loads(path.with_suffix(".json").read_text())
         net = model.load(path)
         c = net.config
-        val = train.validate(net, pairs, torch.device("cpu"), 14, groups)
+        val = train.validate(net, pairs, 14, groups)
         rows.append({"shape": c.name, "width": c.width, "head_width": c.head_width, "blocks": c.blocks,
                      "fuse": f"{c.fuse_kernel}x{c.fuse_kernel}",
                      "parameters": sum(p.numel() for p in net.parameters()),

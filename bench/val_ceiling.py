@@ -50,7 +50,7 @@ def main() -> int:
     bpg_bits = sum(8 * (prep.q_dir(prepared, args.q) / f"{p.stem}.bpg").stat().st_size for p in paths)
     webp_bits = sum(8 * baselines.run("WebP-LL", x).bytes for x, _ in pairs)
 
-    shipped = train.validate(codec.default_model("rc"), pairs, torch.device("cpu"), args.q)["all"]
+    shipped = train.validate(codec.default_model("rc"), pairs, args.q)["all"]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "val"
         folder.mkdir()

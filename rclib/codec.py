@@ -289,10 +289,10 @@ def _plus_strip(model, x_l: torch.Tensor, y0: int, y1: int, window: int, x: torc
     ya, yb = max(y0 - m, 0), min(y1 + m, x_l.shape[2])
     xl = pad_even(x_l[:, :, ya:yb])
     residual = torch.zeros_like(xl)
-    known = torch.zeros(1, 1, xl.shape[2] // 2, xl.shape[3] // 2)
+    known = torch.zeros(1, 1, xl.shape[2] // 2, xl.shape[3] // 2, device=xl.device)
     r0 = (y0 - ya) // 2
     known[:, :, r0:(y1 - ya + 1) // 2] = 1
-    rows_out = torch.zeros(1, 3, y1 - y0, width)
+    rows_out = torch.zeros(1, 3, y1 - y0, width, device=xl.device)
     out_streams = []
     for k, (dy, dx) in enumerate(PHASES):
         n_rows, n_cols = len(range(y0 + dy, y1, 2)), len(range(dx, width, 2))
@@ -514,23 +514,29 @@ def decompress(data: bytes, model=None) -> np.ndarray:
 def residual_bit_map(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=None, tau=None) -> np.ndarray:
     """The model's ideal cost of every subpixel of x given x_l (BPG at Q q), float (H, W, 3), in bits.
 
-    Computed strip by strip with the coder's own context margins, so memory stays bounded.
+    Computed strip by strip with the coder's own context margins (and, for RC+, the residuals
+    each strip's passes see), so memory stays bounded and the bits are the coder's; training's
+    validation uses it too.  Runs on the model's device.
     """
     from .mixture import bit_map
 
     model = resolve_model(model)
-    x, x_l = model_lib.to_tensor(rgb), model_lib.to_tensor(x_l_rgb)
-    t = None if tau is None else torch.as_tensor(tau)
+    device = next(model.parameters()).device
+    x, x_l = model_lib.to_tensor(rgb).to(device), model_lib.to_tensor(x_l_rgb).to(device)
+    t = None if tau is None else torch.as_tensor(tau).to(device)
 
     def bits(span):
         y0, y1 = span
         if model_lib.kind(model) == "rc+":
-            return _plus_strip(model, x_l, y0, y1, entropy.WINDOW, x=x, bits=True)[0].permute(1, 2, 0).numpy()
-        with torch.no_grad():
-            mix = _strip_mixture(model, x_l, q, y0, y1).with_tau(t)
-            return bit_map(mix, x[:, :, y0:y1], x_l[:, :, y0:y1])[0].permute(1, 2, 0).numpy()
+            out = _plus_strip(model, x_l, y0, y1, entropy.WINDOW, x=x, bits=True)
+        else:
+            with torch.no_grad():
+                mix = _strip_mixture(model, x_l, q, y0, y1).with_tau(t)
+                out = bit_map(mix, x[:, :, y0:y1], x_l[:, :, y0:y1])
+        return out[0].permute(1, 2, 0).cpu().numpy()
 
-    return np.concatenate(entropy.parallel_map(bits, strip_spans(x.shape[3], x.shape[2])))
+    spans = strip_spans(x.shape[3], x.shape[2])
+    return np.concatenate(entropy.parallel_map(bits, spans) if device.type == "cpu" else [bits(s) for s in spans])
 
 
 def _pass_sums(bit_map: np.ndarray, kind: str) -> np.ndarray:

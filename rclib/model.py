@@ -21,7 +21,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .layers import GDN, ResBlock, init_mixture_priors  # noqa: F401 (GDN: part of the API)
-from .mixture import K, PARAMS_PER_CHANNEL, Mixture
+from .mixture import K, Mixture
 from .paths import ROOT
 
 
@@ -131,23 +131,6 @@ class ResidualModel(nn.Module):
 
     def mixture(self, x_l: torch.Tensor, q=None) -> Mixture:
         return Mixture.from_network(self(x_l, q))
-
-    @torch.no_grad()
-    def forward_tiled(self, x_l: torch.Tensor, q=None, tile: int = 512) -> torch.Tensor:
-        """forward() over tiles with enough context, so memory stays bounded for any size."""
-        _, _, h, w = x_l.shape
-        if h <= tile and w <= tile:
-            return self(x_l, q)
-        m = self.margin
-        out = torch.empty(x_l.shape[0], 3 * PARAMS_PER_CHANNEL, h, w, device=x_l.device)
-        for y0 in range(0, h, tile):
-            for x0 in range(0, w, tile):
-                ya, xa = max(y0 - m, 0), max(x0 - m, 0)
-                yb, xb = min(y0 + tile + m, h), min(x0 + tile + m, w)
-                part = self(x_l[:, :, ya:yb, xa:xb], q)
-                out[:, :, y0:y0 + tile, x0:x0 + tile] = part[:, :, y0 - ya:y0 - ya + tile,
-                                                             x0 - xa:x0 - xa + tile]
-        return out
 
 
 # ----------------------------------------------------------------------------- weights on disk

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from . import data, mixture, model_plus, prep
-from .model import CONFIGS, ResidualModel, kind, save, to_tensor
+from .model import CONFIGS, ResidualModel, kind, save
 
 
 @dataclass(frozen=True)
@@ -157,23 +157,22 @@ def loss_of(net, x: torch.Tensor, x_l: torch.Tensor, q: torch.Tensor, rc_plus: b
     return mixture.bits_per_subpixel(mixture.Mixture.from_network(net(x_l, q)), x, x_l)
 
 
-def validate(model, pairs: list[tuple[np.ndarray, np.ndarray]], device, q: int,
+def validate(model, pairs: list[tuple[np.ndarray, np.ndarray]], q: int,
              groups: list[str] | None = None) -> dict[str, float]:
     """Residual bpsp over whole validation pictures coded at Q q (weighted by their subpixels):
-    {"all": ..., group: ...} for the pictures' groups (their source packages) when given."""
+    {"all": ..., group: ...} for the pictures' groups (their source packages) when given.
+    The bits are the coder's own (codec.residual_bit_map: its strips, margins and, for RC+, the
+    residuals each strip's passes see), computed on the model's device."""
+    from .codec import residual_bit_map
+
     model.eval()
     bits, n = {}, {}
     for i, (x, x_l) in enumerate(pairs):
-        xt, xlt = to_tensor(x).to(device), to_tensor(x_l).to(device)
-        if kind(model) == "rc+":
-            b = float(model.bit_map(xt, xlt).sum())
-        else:
-            mix = mixture.Mixture.from_network(model.forward_tiled(xlt, q))
-            b = float(mixture.bit_map(mix, xt, xlt).sum())
+        b = float(residual_bit_map(x, x_l, q, model).sum(dtype=np.float64))
         for key in ("all", groups[i] if groups else None):
             if key is not None:
                 bits[key] = bits.get(key, 0.0) + b
-                n[key] = n.get(key, 0) + xt.numel()
+                n[key] = n.get(key, 0) + x.size
     model.train()
     return {k: bits[k] / n[k] for k in bits}
 
@@ -284,7 +283,7 @@ def train(cfg: TrainConfig, train_dir: Path, val_dir: Path, prepared_train: Path
         bar.set_postfix(bpsp=f"{np.mean(running[-50:]):.3f}")
         val = {}
         if rank == 0 and (step % cfg.val_every == 0 or step == cfg.steps):
-            val = validate(model, val_pairs, dev, cfg.val_q, groups)
+            val = validate(model, val_pairs, cfg.val_q, groups)
             if val["all"] < best:  # the best validation weights so far, written atomically
                 best = val["all"]
                 save(model, best_path, meta={"steps": step, "val_bpsp": best, "val_q": cfg.val_q,
@@ -306,7 +305,7 @@ def train(cfg: TrainConfig, train_dir: Path, val_dir: Path, prepared_train: Path
     log.close()
     summary = {"steps": step, "train_config": asdict(cfg)}
     if rank == 0 and max_seconds is None:
-        summary["val_bpsp_q%d" % cfg.val_q] = validate(model, val_pairs, dev, cfg.val_q)["all"]
+        summary["val_bpsp_q%d" % cfg.val_q] = validate(model, val_pairs, cfg.val_q)["all"]
         save(model.cpu(), out / "model.pt", meta=summary)
     if distributed:
         torch.distributed.destroy_process_group()
@@ -341,7 +340,7 @@ def fill_validation(run_dir: Path, cfg: TrainConfig, val_dir: Path, prepared_val
         if row is None:
             raise ValueError(f"{snap.name}: no row for step {step} in {run_dir / 'log.csv'}")
         net = load(snap)
-        val = validate(net, val_pairs, torch.device("cpu"), cfg.val_q, groups)
+        val = validate(net, val_pairs, cfg.val_q, groups)
         row["val_bpsp"] = f"{val['all']:.5f}"
         for g, v in val.items():
             if f"val_{g}" in row:

@@ -152,7 +152,7 @@ def test_time_budget_snapshots_and_validation_elsewhere(tiny_dataset, tmp_path):
     net = model_lib.load(out / "best.pt")
     pairs = [(data.load_rgb(p), data.load_rgb(prep.q_dir(prepared_val, 12) / p.name))
              for p in data.list_images(tiny_dataset / "val")]
-    assert train.validate(net, pairs, torch.device("cpu"), 12)["all"] == pytest.approx(scores[1])
+    assert train.validate(net, pairs, 12)["all"] == pytest.approx(scores[1])
 
     train.train(cfg, *args, progress=False, max_seconds=0)  # resumes: one more step
     assert [r["step"] for r in csv.DictReader(open(out / "log.csv"))] == ["1", "2"]
@@ -192,3 +192,18 @@ def test_cli_offers_every_training_profile():
     profile = next(a for a in train_parser._actions if a.dest == "profile")
     assert sorted(profile.choices) == sorted(train.PROFILES)
     assert profile.default == "cpu-head"
+
+
+def test_validation_bits_are_the_coders_estimate(photos, tiny_model, tiny_plus_model, monkeypatch):
+    """One tiling: training's validation counts the bits the coder's strips give (several strips
+    here), for both model kinds."""
+    from rclib import bpg, codec
+
+    monkeypatch.setattr(codec, "STRIP_PIXELS", 1 << 12)
+    x = photos["coffee_odd"]
+    x_l = bpg.decode(bpg.encode(x, 14))
+    assert len(codec.strip_spans(x.shape[1], x.shape[0])) > 1
+    for net in (tiny_model, tiny_plus_model):
+        val = train.validate(net, [(x, x_l)], 14)["all"]
+        estimate = codec.estimate_residual_bits(x, x_l, 14, model=net, tables=False)
+        assert val * x.size == pytest.approx(estimate, rel=1e-6)
