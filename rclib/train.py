@@ -1,7 +1,7 @@
 """Training the residual model: random crops of (x, x_l) pairs, the bpsp loss, Adam.
 
 Readable top to bottom: a config dataclass, a data sampler, the loop (tqdm, CSV log,
-validation on whole images, checkpoints, resume).  Multi-GPU: run under `torchrun`; each rank
+validation on whole images with the coder's strips, checkpoints, resume).  Multi-GPU: run under `torchrun`; each rank
 samples its own crops and DistributedDataParallel averages the gradients.
 """
 from __future__ import annotations
@@ -56,7 +56,7 @@ PROFILES = {
     "cpu": TrainConfig(steps=24_000, lr=5e-4, lr_decay=0.7, decay_every=4000, val_q=14,
                        val_every=500, ckpt_every=250),
     # `cpu` with a wider full-resolution head: the best of the shapes compared at equal training
-    # time (README, "the right size"); RC's shipped weights since rclib 0.4.
+    # time (README, "the right size"); the shape of RC's shipped weights.
     "cpu-head": TrainConfig(model="cpu-head", steps=24_000, lr=5e-4, lr_decay=0.7, decay_every=4000,
                             val_q=14, val_every=500, ckpt_every=250),
     # The first shipped weights (rclib 0.1): 500 steps on 41 photos.
