@@ -248,11 +248,12 @@ def _cached_load(path):
     return _MODEL_CACHE[str(path)]
 
 
-def resolve_model(model=None):
-    """None (the default kind), a kind name ("rc", "rc+") or a model object -> a model on the CPU."""
+def resolve_model(model=None, keep_device: bool = False):
+    """None (the default kind), a kind name ("rc", "rc+") or a model object -> a model in eval
+    mode on the CPU, where the coder needs it (keep_device: a model object stays on its device)."""
     if model is None or isinstance(model, str):
         model = default_model(model or DEFAULT_KIND)
-    return model.eval().cpu()
+    return model.eval() if keep_device else model.eval().cpu()
 
 
 def model_for_file(weights_id: bytes) -> model_lib.ResidualModel:
@@ -520,7 +521,7 @@ def residual_bit_map(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=None, t
     """
     from .mixture import bit_map
 
-    model = resolve_model(model)
+    model = resolve_model(model, keep_device=True)  # training validates on its own device
     device = next(model.parameters()).device
     x, x_l = model_lib.to_tensor(rgb).to(device), model_lib.to_tensor(x_l_rgb).to(device)
     t = None if tau is None else torch.as_tensor(tau).to(device)

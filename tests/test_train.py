@@ -207,3 +207,6 @@ def test_validation_bits_are_the_coders_estimate(photos, tiny_model, tiny_plus_m
         val = train.validate(net, [(x, x_l)], 14)["all"]
         estimate = codec.estimate_residual_bits(x, x_l, 14, model=net, tables=False)
         assert val * x.size == pytest.approx(estimate, rel=1e-6)
+    # Validation leaves the model on its device (on a GPU, training goes on there).
+    monkeypatch.setattr(tiny_model, "cpu", lambda: pytest.fail("validation moved the model to the CPU"))
+    train.validate(tiny_model, [(x, x_l)], 14)
