@@ -84,7 +84,8 @@ def run_one(name: str, work: Path, minutes: float, device: str) -> None:
     out = work / "runs" / name
     seconds = minutes * 60
     profile, network, snapshot_every = RUNS[name]
-    if (ROOT / "data" / "runs" / name / "checkpoint.pt").exists():  # no validation there: its snapshots are scored here later
+    if (ROOT / "data" / "runs" / name / "checkpoint.pt").exists():
+        # resumed: no validation there, its snapshots are scored here later
         train.continue_from(ROOT / "data" / "runs" / name, out)
         cfg = train.profile(profile, model=network, steps=10**9, val_every=10**9)
     elif name == "paper":

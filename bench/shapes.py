@@ -42,6 +42,7 @@ def main() -> int:
     import torch
 
     from rclib import data, model, train
+    from rclib.reproduce import markdown_table
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--csv", type=Path, help="also write the table here")
@@ -68,16 +69,9 @@ def main() -> int:
         from rclib.imageio import atomic_write
 
         atomic_write(args.csv, table.to_csv(index=False).encode(), force=True)
-    print(markdown(table[["shape", "width", "head_width", "blocks", "fuse", "parameters", "steps", "minutes",
-                          "val_bpsp", "network_mpix_s"]]))
+    print(markdown_table(table.set_index("shape")[["width", "head_width", "blocks", "fuse", "parameters", "steps",
+                                                   "minutes", "val_bpsp", "network_mpix_s"]]))
     return 0
-
-
-def markdown(table) -> str:
-    """A pandas table as the README's markdown rows."""
-    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
-    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in table.itertuples(index=False)]
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -200,11 +200,12 @@ def committable(executed: Path) -> bytes:
 
 
 def markdown_table(df) -> str:
-    """A DataFrame (index included) as a GitHub markdown table, blanks for missing values."""
+    """A DataFrame (index included) as a GitHub markdown table, blanks for missing values
+    (numbers in %g, text as it is)."""
     cols = [df.index.name or ""] + [str(c) for c in df.columns]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for idx, row in df.iterrows():
-        cells = [str(idx)] + ["" if v != v else f"{v:g}" for v in row.values]
+        cells = [str(idx)] + ["" if v != v else f"{v:g}" if not isinstance(v, str) else v for v in row.values]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -1,8 +1,8 @@
 """Training the residual model: random crops of (x, x_l) pairs, the bpsp loss, Adam.
 
 Readable top to bottom: a config dataclass, a data sampler, the loop (tqdm, CSV log,
-validation on whole images with the coder's strips, checkpoints, resume).  Multi-GPU: run under `torchrun`; each rank
-samples its own crops and DistributedDataParallel averages the gradients.
+validation on whole images with the coder's strips, checkpoints, resume).  Multi-GPU: run under
+`torchrun`; each rank samples its own crops and DistributedDataParallel averages the gradients.
 """
 from __future__ import annotations
 
