@@ -187,8 +187,7 @@ def test_half_weights_file(tmp_path):
 def test_cli_offers_every_training_profile():
     from rclib import cli
 
-    train_parser = next(a for a in cli.build_parser()._subparsers._group_actions[0].choices.items()
-                        if a[0] == "train")[1]
+    train_parser = cli.build_parser()._subparsers._group_actions[0].choices["train"]
     profile = next(a for a in train_parser._actions if a.dest == "profile")
     assert sorted(profile.choices) == sorted(train.PROFILES)
     assert profile.default == "cpu-head"
