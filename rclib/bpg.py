@@ -24,6 +24,9 @@ MAGIC = b"\x42\x50\x47\xfb"
 FORMAT_GRAY, FORMAT_420, FORMAT_422, FORMAT_444 = 0, 1, 2, 3
 Q_MIN, Q_MAX = 0, 51
 BACKENDS = ("auto", "embedded", "bpgenc")
+# Bumped whenever the embedded encoder's bytes change, so caches of BPG files (prep) are not
+# reused across it.  2: the decoded-picture-hash SEI.
+ENCODER_VERSION = 2
 
 # bpgenc pads pictures to a multiple of its minimum coding block size before coding.
 _PAD = 8
@@ -133,7 +136,9 @@ def write(width: int, height: int, annexb_stream: bytes) -> bytes:
     parsed = hevc.parse_sps(nals[types.index(hevc.NAL_SPS)])
     if parsed.chroma_format_idc != 3 or parsed.bit_depth != 8:
         raise FormatError("encoder produced a stream that is not 8-bit 4:4:4")
-    kept = [n for n, t in zip(nals, types) if t == hevc.NAL_PPS or t < 32]
+    # The PPS, the slices and x265's decoded-picture-hash SEI (the MD5 of each plane, which the
+    # decoder checks); VPS and SPS are rebuilt from BPG's header at decode.
+    kept = [n for n, t in zip(nals, types) if t in (hevc.NAL_PPS, hevc.NAL_SEI_SUFFIX) or t < 32]
     hevc_data = b"\x00\x00\x01".join(kept)  # the first start code is omitted, the others kept
     header = hevc.bpg_hevc_header(parsed.fields)
     picture = _write_ue7(len(header)) + header + hevc_data
@@ -150,6 +155,10 @@ def decode_planes(bpg: BPGFile) -> list[np.ndarray]:
 
     ctx = av.CodecContext.create("hevc", "r")
     ctx.thread_count = 1
+    # A file carrying a decoded-picture-hash SEI (rclib's embedded encoder writes one) must decode
+    # to that MD5; a damaged slice is then an error instead of a silently wrong picture.  Files
+    # without the SEI (bpgenc's) decode unchecked: BPG itself has no checksum.
+    ctx.options = {"err_detect": "crccheck+explode"}
     frames = []
     try:
         frames.extend(ctx.decode(av.Packet(bpg.annexb())))
@@ -255,7 +264,8 @@ def _encode_embedded(rgb: np.ndarray, q: int) -> bytes:
         "tune": "ssim",
         "x265-params": (f"qp={qp}:ipratio=1:cbqpoffs={_CHROMA_QP_OFFSET}:crqpoffs={_CHROMA_QP_OFFSET}:"
                         f"min-cu-size={pad}:keyint=1:min-keyint=1:bframes=0:info=0:"
-                        "repeat-headers=1:annexb=1:frame-threads=1:pools=none:log-level=error"),
+                        "repeat-headers=1:annexb=1:frame-threads=1:pools=none:log-level=error:"
+                        "hash=1"),   # MD5 of the decoded planes in a SEI (54 bytes), checked at decode
     }
     frame = av.VideoFrame.from_ndarray(ycc, format="yuv444p")
     stream = b"".join(bytes(p) for p in ctx.encode(frame))

@@ -1,8 +1,9 @@
 """Prep: compress every picture of a folder with BPG at each Q and cache the results.
 
-Layout under `out` (one folder per Q, so a Q range can grow later):
-    out/q12/<stem>.bpg       the BPG file
-    out/q12/<stem>.png       its decoded pixels x_l (what the residual model sees)
+Layout under `out` (one folder per Q, so a Q range can grow later; under the BPG encoder's version,
+so files an older encoder wrote are never taken for today's):
+    out/e2/q12/<stem>.bpg    the BPG file
+    out/e2/q12/<stem>.png    its decoded pixels x_l (what the residual model sees)
     out/prep.csv             one row per (picture, Q): sizes, BPG bits, residual statistics
 Existing (bpg, png) pairs are reused, so re-running is cheap.
 """
@@ -21,7 +22,7 @@ DEFAULT_QS = tuple(range(9, 18))
 
 
 def q_dir(out: Path, q: int) -> Path:
-    return Path(out) / f"q{q:02d}"
+    return Path(out) / f"e{bpg.ENCODER_VERSION}" / f"q{q:02d}"
 
 
 def residual_stats(x: np.ndarray, x_l: np.ndarray) -> dict:

@@ -112,8 +112,8 @@ def q_histories(originals: Path, prepared: Path, model, qs=None, limit: int | No
     """For every picture and Q: BPG bits (from the prep cache) and the residual's estimated bits
     (the model's, or per channel a per-image table's where smaller: codec.estimate_residual_bits).
 
-    Resumable: rows already in `out` (a CSV) by the same estimator (weights and tables) are kept
-    and not recomputed; rows by another are dropped.
+    Resumable: rows already in `out` (a CSV) by the same estimator (weights, tables and BPG
+    encoder version) are kept and not recomputed; rows by another are dropped.
     """
     import pandas as pd
     from tqdm.auto import tqdm
@@ -122,7 +122,8 @@ def q_histories(originals: Path, prepared: Path, model, qs=None, limit: int | No
 
     qs = qs or q_range(model)
     model = codec.resolve_model(model)
-    estimator = model_lib.weights_id(model)[:16] + ("+tables" if tables else "")
+    estimator = (model_lib.weights_id(model)[:16] + ("+tables" if tables else "")
+                 + f"+bpg{bpg.ENCODER_VERSION}")
     done = pd.read_csv(out) if out is not None and Path(out).exists() else None
     if done is not None:
         done = done[done.get("estimator", pd.Series(index=done.index, dtype=object)) == estimator]

@@ -53,7 +53,11 @@ def test_embedded_file_is_genuine_bpg(photos):
     f = bpg.parse(blob)
     assert (f.width, f.height) == (301, 173)
     nal_types = [hevc.nal_type(n) for n in hevc.split_nals(b"\x00\x00\x01" + f.hevc_data)]
-    assert nal_types[0] == hevc.NAL_PPS and all(t < 32 for t in nal_types[1:])
+    # PPS, the slice(s), and the decoded-picture-hash SEI that decoding checks
+    assert nal_types[0] == hevc.NAL_PPS and nal_types[-1] == hevc.NAL_SEI_SUFFIX
+    assert all(t < 32 for t in nal_types[1:-1])
+    # the hash SEI: NAL header, SEI header, 3 MD5s (the README says 57 bytes with its start code)
+    assert len(hevc.split_nals(b"\x00\x00\x01" + f.hevc_data)[-1]) + 3 == 57
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (7, 5), (173, 301), (8, 8), (33, 1)])

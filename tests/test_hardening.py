@@ -151,6 +151,37 @@ def test_a_bpg_declaring_a_huge_picture_is_refused(photos):
         bpg.decode(big)
 
 
+def _rewrapped(blob: bytes, edit) -> bytes:
+    """A consistent BPG file (lengths right) around the NALs of `blob` after `edit(nals)`."""
+    from rclib import bpg, hevc
+
+    p = bpg.parse(blob)
+    nals = edit(hevc.split_nals(p.annexb()))
+    return bpg.write(p.width, p.height, b"".join(b"\x00\x00\x00\x01" + n for n in nals))
+
+
+@pytest.mark.parametrize("damage", ["cut", "flip"])
+def test_a_damaged_slice_in_a_consistent_bpg_is_an_error(photos, damage):
+    """rclib's BPG files carry the MD5 of their decoded planes (x265's picture-hash SEI), so a
+    slice cut short or with a flipped bit is refused, not decoded to a damaged picture."""
+    from rclib import bpg, hevc
+
+    blob = bpg.encode(photos["coffee_odd"], 12, backend="embedded")
+
+    def edit(nals):
+        i = next(i for i, n in enumerate(nals) if hevc.nal_type(n) < 32)
+        s = bytearray(nals[i])
+        if damage == "cut":
+            s = s[: 2 * len(s) // 3]
+        else:
+            s[len(s) // 2] ^= 0x10
+        return nals[:i] + [bytes(s)] + nals[i + 1:]
+
+    assert np.array_equal(bpg.decode(_rewrapped(blob, lambda nals: nals)), bpg.decode(blob))
+    with pytest.raises(rclib.FormatError, match="corrupt HEVC data"):
+        bpg.decode(_rewrapped(blob, edit))
+
+
 def test_pixel_limit_is_one_setting(monkeypatch, tmp_path, photos):
     from PIL import Image
 

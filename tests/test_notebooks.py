@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from rclib import prep
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 
@@ -51,7 +53,7 @@ def run_and_validate(name: str, params: dict, workdir: Path) -> Path:
 def test_01_prep(tiny_set, tmp_path):
     run_and_validate("01_prep.ipynb", dict(dataset=str(tiny_set / "val"), q_min=12, q_max=13, show=1,
                                            out=str(tmp_path / "prep"), progress=False), tmp_path)
-    assert (tmp_path / "prep" / "q12" / "coffee_odd.bpg").exists()
+    assert (prep.q_dir(tmp_path / "prep", 12) / "coffee_odd.bpg").exists()
 
 
 def test_02_train(tiny_set, tmp_path):
