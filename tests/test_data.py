@@ -7,6 +7,7 @@ import http.server
 import io
 import threading
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -199,3 +200,18 @@ def test_variants_of_a_photo():
     assert 256 <= max(data.make_variant(rgb, "k", "~small").shape) <= 512
     assert 512 <= max(data.make_variant(rgb, "k", "").shape) <= 900
     assert np.array_equal(data.make_variant(rgb, "k", "~noisy"), data.make_variant(rgb, "k", "~noisy"))
+
+
+def test_a_limited_run_never_rewrites_the_full_sets_manifest(tmp_path, monkeypatch):
+    """`limit` prepares into its own folder by default, so the full set's manifest (and the digest
+    that ship() records from it) stays the full set's."""
+    debs = data.cache_dir() / "debs"   # the real package cache, shared (downloaded when missing)
+    debs.mkdir(parents=True, exist_ok=True)
+    monkeypatch.setenv("RCLIB_CACHE", str(tmp_path))
+    (tmp_path / "debs").symlink_to(debs)
+    full = tmp_path / "embedded"
+    full.mkdir()
+    (full / "manifest.csv").write_text("the full set's manifest\n")
+    root = data.prepare_embedded(limit=1, progress=False)
+    assert root == tmp_path / "embedded-limit1" and (root / "manifest.csv").exists()
+    assert (full / "manifest.csv").read_text() == "the full set's manifest\n"

@@ -272,3 +272,9 @@ def test_a_grayscale_flag_on_a_colour_file_is_refused(photos, tiny_model):
     blob[start - 4:start] = struct.pack(">I", zlib.crc32(bytes(blob[:start - 4])))
     with pytest.raises(rclib.FormatError, match="grayscale"):
         codec.decompress(bytes(blob), model=tiny_model)
+
+
+def test_a_header_quantizer_out_of_range_is_refused():
+    header = codec.Header(64, 64, 52, 16, 64, bytes(32), bytes(32), 10, [1] * 6)
+    with pytest.raises(rclib.FormatError, match="quantizer out of range"):
+        codec.unpack_header(codec.pack_header(header) + bytes(16))
