@@ -69,11 +69,16 @@ def table_search_q(rgb: np.ndarray, qs, backend: str = "auto") -> tuple[int, byt
 
     def cost(q):
         bpg_file = bpg.encode(rgb, q, backend=backend)
-        return 8 * len(bpg_file) + codec.table_only_bits(rgb, bpg.decode(bpg_file)), q, bpg_file
+        return table_cost(rgb, len(bpg_file), bpg.decode(bpg_file)), q, bpg_file
 
     with ThreadPoolExecutor(entropy.workers()) as pool:
         best = min(pool.map(cost, qs), key=lambda t: (t[0], t[1]))
     return best[1], best[2]
+
+
+def table_cost(rgb: np.ndarray, bpg_bytes: int, x_l: np.ndarray) -> float:
+    """What `auto` minimizes over Q: BPG bits + the residual's bits from per-image tables alone."""
+    return 8 * bpg_bytes + codec.table_only_bits(rgb, x_l)
 
 
 def choose_q(rgb: np.ndarray, q=None, model=None, backend: str = "auto",
@@ -147,6 +152,20 @@ def q_histories(originals: Path, prepared: Path, model, qs=None, limit: int | No
     return table
 
 
+def auto_q(originals: Path, prepared: Path, qs, limit: int | None = None) -> dict[str, int]:
+    """Strategy `auto`'s answer per picture (with tables), from the prep cache's BPG files: the
+    yardstick of `auto` against MIN without encoding anything again."""
+    from . import data, prep
+
+    answers = {}
+    for path in data.list_images(originals)[:limit]:
+        x = data.load_rgb(path)
+        costs = [(table_cost(x, (prep.q_dir(prepared, q) / f"{path.stem}.bpg").stat().st_size,
+                             data.load_rgb(prep.q_dir(prepared, q) / f"{path.stem}.png")), q) for q in qs]
+        answers[path.stem] = min(costs)[1]
+    return answers
+
+
 def optimal_q(histories) -> dict[str, int]:
     """Strategy MIN's answer per picture: the Q with the fewest total bits."""
     best = histories.loc[histories.groupby("image")["bpsp"].idxmin()]
@@ -171,5 +190,11 @@ def evaluate(histories, predicted: dict[str, int]):
         q = predicted[image]
         rows.append({"image": image, "oracle_q": oracle_q, "oracle_bpsp": h.bpsp[oracle_q],
                      "classifier_q": q, "classifier_bpsp": h.bpsp[q],
-                     "lost_pct": 100 * (h.bpsp[q] / h.bpsp[oracle_q] - 1)})
+                     "lost_pct": 100 * (h.bpsp[q] / h.bpsp[oracle_q] - 1), "subpixels": int(h.subpixels.iloc[0])})
     return pd.DataFrame(rows)
+
+
+def lost_pct(evaluation) -> float:
+    """evaluate()'s verdict over a whole set: % more bits (bytes) than MIN's Q for every picture."""
+    n = evaluation.subpixels
+    return float(100 * ((evaluation.classifier_bpsp * n).sum() / (evaluation.oracle_bpsp * n).sum() - 1))

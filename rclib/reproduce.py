@@ -85,8 +85,9 @@ def main() -> int:
     table = pd.read_csv(RESULTS / f"eval_{name}.csv")
     lost = pd.read_csv(ROOT / qsel / "tau_gain.csv")
     results = summarize(table, lost, dataset=dataset, weights=str(weights))
-    results["classifier"] = summarize_classifier(pd.read_csv(ROOT / qsel / "classifier_eval.csv"),
-                                                 clf.relative_to(ROOT) if clf.is_relative_to(ROOT) else clf)
+    results["classifier"] = summarize_q_choice(pd.read_csv(ROOT / qsel / "classifier_eval.csv"),
+                                               clf.relative_to(ROOT) if clf.is_relative_to(ROOT) else clf)
+    results["auto_q"] = summarize_q_choice(pd.read_csv(ROOT / qsel / "auto_eval.csv"))
     results["weights_ids"] = {"rc": model.weights_id(model.load(ROOT / weights)),   # which weights made
                               "rc+": model.weights_id(model.load(model.DEFAULT_PLUS_WEIGHTS))}  # these numbers
     beyond = RESULTS / "beyond" / "rc_vs_rc_plus.csv"
@@ -125,14 +126,18 @@ def summarize(table, tau_table, dataset: str, weights: str) -> dict:
                if "table_channels" in table else {})}
 
 
-def summarize_classifier(evaluation, weights) -> dict:
-    """Notebook 03's judgement of the Q-classifier on the validation pictures (its Q against MIN's,
-    from their Q histories): bits lost and how often it picks MIN's Q."""
-    meta = Path(weights).with_suffix(".json")
-    trained_on = json.loads((ROOT / meta).read_text()).get("trained_on", "") if (ROOT / meta).exists() else ""
-    return {"weights": str(weights), "trained_on": trained_on, "pictures": int(len(evaluation)),
-            "lost_pct": round(float(100 * (evaluation.classifier_bpsp.mean() / evaluation.oracle_bpsp.mean() - 1)), 4),
-            "picks_min_q": int((evaluation.classifier_q == evaluation.oracle_q).sum())}
+def summarize_q_choice(evaluation, weights=None) -> dict:
+    """Notebook 03's judgement of a Q strategy on the validation pictures (its Q against MIN's, from
+    their Q histories): % more bytes than MIN and how often it picks MIN's Q."""
+    from . import qselect
+
+    out = {"pictures": int(len(evaluation)), "lost_pct": round(qselect.lost_pct(evaluation), 4),
+           "picks_min_q": int((evaluation.classifier_q == evaluation.oracle_q).sum())}
+    if weights is not None:
+        meta = ROOT / Path(weights).with_suffix(".json")
+        out = {"weights": str(weights),
+               "trained_on": json.loads(meta.read_text()).get("trained_on", "") if meta.exists() else "", **out}
+    return out
 
 
 def summarize_rc_plus(table) -> dict:
@@ -182,11 +187,12 @@ def results_markdown(results: dict, minutes: float | None = None, command: str =
             f"{results['tau_gain_pct']:.2f} % of the file."
             + (f" Channels rclib coded with a per-image table rather than the model: "
                f"{100 * results['table_channel_share']:.0f} %." if "table_channel_share" in results else "")
-            + (f" The Q-classifier (`--q clf`; `auto` with `--no-tables`; `{results['classifier']['weights']}`) "
-               f"picks MIN's Q for {results['classifier']['picks_min_q']} of "
-               f"{results['classifier']['pictures']} pictures and costs "
-               f"{results['classifier']['lost_pct']:.2f} % more bits than MIN (notebook 03)."
-               if "classifier" in results else "")
+            + (f" Choosing Q (notebook 03, from the validation pictures' Q histories): `--q auto` picks "
+               f"MIN's Q for {results['auto_q']['picks_min_q']} of {results['auto_q']['pictures']} pictures "
+               f"and makes {results['auto_q']['lost_pct']:.2f} % more bytes than MIN; the Q-classifier "
+               f"(`--q clf`, and `auto` with `--no-tables`; `{results['classifier']['weights']}`) picks it for "
+               f"{results['classifier']['picks_min_q']} and makes {results['classifier']['lost_pct']:.2f} % more."
+               if "classifier" in results and "auto_q" in results else "")
             + "\n"
             f"\n![bpsp per codec](docs/figures/eval_{name}.png)\n"
             "\nWhat the model sees and samples (notebook 05): x, x_l, the residual, x_l plus residuals "

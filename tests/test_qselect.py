@@ -116,6 +116,14 @@ def test_q_histories_and_classifier_training(tmp_path, photos, tiny_model, monke
     classifier.save(net, tmp_path / "clf.pt", meta={"steps": 3})
     loaded = classifier.load(tmp_path / "clf.pt")
     assert classifier.predict_q(photos["chelsea"], loaded) == classifier.predict_q(photos["chelsea"], net)
+    # `auto` judged from the cache picks what the encoder's table search picks, and evaluate() says
+    # how many bytes each strategy's Q costs over MIN's.
+    answers = qselect.auto_q(folder, prepared, qs)
+    for n in ("chelsea", "coffee_odd"):
+        x = np.asarray(Image.open(folder / f"{n}.png"))
+        assert answers[n] == qselect.table_search_q(x, qs, backend="embedded")[0]
+    verdict = qselect.evaluate(table, answers)
+    assert qselect.lost_pct(verdict) >= 0 and qselect.lost_pct(qselect.evaluate(table, best)) == 0
 
 
 def test_q_clf_and_auto_without_tables_use_the_classifier(crop, tiny_model, monkeypatch):
