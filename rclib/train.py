@@ -32,6 +32,7 @@ class TrainConfig:
     lr: float = 5e-4
     lr_decay: float = 0.75        # multiplied in every `decay_every` steps (the seed's schedule)
     decay_every: int = 1500
+    anneal: int = 0               # the last `anneal` steps: the rate falls along a half cosine to 0
     weight_decay: float = 1e-4
     val_q: int = 12
     val_every: int = 250
@@ -63,8 +64,10 @@ PROFILES = {
     "cpu-short": TrainConfig(),
     # RC+ (four passes, each seeing the earlier ones), same data and schedule; its best Q lies
     # higher than RC's, so it also trains on BPG at Q 19..25 (prepared for the main samples).
-    "cpu+": TrainConfig(model="cpu+", q_max=25, steps=24_000, lr=5e-4, lr_decay=0.7, decay_every=4000,
-                        val_q=14, val_every=500, ckpt_every=250),
+    # After the 24k steps of `cpu`'s schedule (validation flat, bouncing by 1 %), 4k more whose
+    # rate falls to zero.
+    "cpu+": TrainConfig(model="cpu+", q_max=25, steps=28_000, lr=5e-4, lr_decay=0.7, decay_every=4000,
+                        anneal=4000, val_q=14, val_every=500, ckpt_every=250),
     # Seconds, for tests.
     "tiny": TrainConfig(model="tiny", crop=32, batch=2, steps=6, val_every=3, ckpt_every=3,
                         lr=1e-3, decay_every=1000),
@@ -144,6 +147,16 @@ def build(name: str):
     if name in model_plus.CONFIGS:
         return model_plus.RCPlusModel(model_plus.CONFIGS[name])
     return ResidualModel(CONFIGS[name])
+
+
+def learning_rate(cfg: TrainConfig, step: int) -> float:
+    """The seed's step decay; over the last `cfg.anneal` steps, from its value there to 0 along a
+    half cosine (a run's noisy final stretch settles instead of bouncing)."""
+    start = cfg.steps - cfg.anneal
+    if cfg.anneal and step >= start:
+        return cfg.lr * cfg.lr_decay ** (start // cfg.decay_every) * 0.5 * (
+            1 + math.cos(math.pi * (step - start) / cfg.anneal))
+    return cfg.lr * cfg.lr_decay ** (step // cfg.decay_every)
 
 
 def loss_of(net, x: torch.Tensor, x_l: torch.Tensor, q: torch.Tensor, rc_plus: bool,
@@ -260,7 +273,7 @@ def train(cfg: TrainConfig, train_dir: Path, val_dir: Path, prepared_train: Path
     t0, running, skipped = time.time(), [], 0
     bar = tqdm(total=cfg.steps, initial=step, desc=f"train {cfg.model}", disable=not progress or rank)
     while step < cfg.steps:
-        lr = cfg.lr * cfg.lr_decay ** (step // cfg.decay_every)
+        lr = learning_rate(cfg, step)
         for group in opt.param_groups:
             group["lr"] = lr
         x, x_l, q = pairs.batch(rng, cfg.batch, cfg.crop)

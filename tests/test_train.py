@@ -209,3 +209,12 @@ def test_validation_bits_are_the_coders_estimate(photos, tiny_model, tiny_plus_m
     # Validation leaves the model on its device (on a GPU, training goes on there).
     monkeypatch.setattr(tiny_model, "cpu", lambda: pytest.fail("validation moved the model to the CPU"))
     train.validate(tiny_model, [(x, x_l)], 14)
+
+
+def test_the_annealed_tail_falls_from_the_step_schedule_to_zero():
+    cfg = train.TrainConfig(steps=1000, lr=1e-3, lr_decay=0.5, decay_every=300, anneal=400)
+    assert train.learning_rate(cfg, 0) == 1e-3 and train.learning_rate(cfg, 599) == 5e-4
+    assert train.learning_rate(cfg, 600) == pytest.approx(5e-4 * 0.5)  # step 600 = 2 decays, then the fall
+    tail = [train.learning_rate(cfg, s) for s in range(600, 1001)]
+    assert all(a > b for a, b in zip(tail, tail[1:])) and tail[-1] == 0.0
+    assert train.learning_rate(train.TrainConfig(steps=1000, anneal=0), 999) > 0
