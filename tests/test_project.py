@@ -5,6 +5,8 @@ import re
 import tomllib
 from pathlib import Path
 
+from PIL import Image
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -113,3 +115,26 @@ def test_val_ceiling_counts_channel_context_bits():
     r = rng.integers(-2, 2, (300, 400, 1)).repeat(3, axis=2)     # 2 bits for R, then G = B = R
     x = (x_l + r).astype(np.uint8)
     assert abs(bench.channel_context_bits(x, x_l) / (300 * 400) - 2) < 1e-3
+
+
+def test_upgrading_a_prep_cache_gives_todays_bpg_files(tmp_path, photos):
+    """bench/upgrade_prep_cache.py turns a BPG file of encoder version 1 (no picture-hash SEI) into
+    exactly the file today's encoder writes, and moves the cache's folders to today's layout."""
+    import numpy as np
+
+    from rclib import bpg, hevc, prep
+
+    upgrade = _bench_script("upgrade_prep_cache")
+    x = photos["coffee_odd"][:70, :90]
+    today = bpg.encode(x, 13, backend="embedded")
+    p = bpg.parse(today)
+    nals = hevc.split_nals(p.annexb())
+    old = bpg.write(p.width, p.height, b"".join(b"\x00\x00\x00\x01" + n for n in nals[:-1]))  # no SEI
+    assert old != today and upgrade.with_hash(old) == today
+    cache = tmp_path / "emb-val"
+    (cache / "q13").mkdir(parents=True)
+    (cache / "q13" / "c.bpg").write_bytes(old)
+    Image.fromarray(bpg.decode(old)).save(cache / "q13" / "c.png")
+    assert upgrade.upgrade(cache, originals=None) == 1
+    assert (prep.q_dir(cache, 13) / "c.bpg").read_bytes() == today and not (cache / "q13").exists()
+    assert np.array_equal(np.asarray(Image.open(prep.q_dir(cache, 13) / "c.png")), bpg.decode(today))
