@@ -188,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("prep", help="BPG-compress a dataset at every Q of a range and cache it",
                         parents=[backend])
     pr.add_argument("dataset", help="'embedded', a paper dataset name, or a folder of pictures")
-    pr.add_argument("out", help="cache folder (out/qQQ/<name>.bpg|.png, out/prep.csv)")
+    pr.add_argument("out", help="cache folder (out/eN/qQQ/<name>.bpg|.png for BPG encoder version N, out/prep.csv)")
     pr.add_argument("--split", default="train", choices=["train", "val"])
     pr.add_argument("--q-min", type=int, default=9)
     pr.add_argument("--q-max", type=int, default=17)
