@@ -149,8 +149,8 @@ def write(width: int, height: int, annexb_stream: bytes) -> bytes:
 
 
 # ----------------------------------------------------------------------------- decoding
-def decode_planes(bpg: BPGFile) -> list[np.ndarray]:
-    """Decode the HEVC picture and return its planes cropped to the BPG picture size."""
+def decode_frame(bpg: BPGFile):
+    """FFmpeg's decoded HEVC picture (an av.VideoFrame at the coded size, padding included)."""
     import av
 
     ctx = av.CodecContext.create("hevc", "r")
@@ -167,7 +167,12 @@ def decode_planes(bpg: BPGFile) -> list[np.ndarray]:
         raise FormatError(f"corrupt HEVC data in BPG file: {exc}") from None
     if len(frames) != 1:
         raise FormatError(f"BPG picture data decoded to {len(frames)} pictures, expected 1")
-    frame = frames[0]
+    return frames[0]
+
+
+def decode_planes(bpg: BPGFile) -> list[np.ndarray]:
+    """Decode the HEVC picture and return its planes cropped to the BPG picture size."""
+    frame = decode_frame(bpg)
     if frame.width < bpg.width or frame.height < bpg.height:
         raise FormatError("decoded picture smaller than the BPG header says")
     shift = 1 if bpg.pixel_format == FORMAT_420 else 0
