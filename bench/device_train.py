@@ -30,8 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-# name -> (profile, network, snapshot every).  A run resumes from data/runs/NAME when that holds
-# a checkpoint (and then does not validate there), else starts from scratch.
+# name -> (profile, network, snapshot every).  A run resumes from data/runs/NAME (or the run it
+# forks) when that holds a checkpoint (and then does not validate there), else starts from scratch.
 RUNS = {
     "paper": ("paper-gpu", "paper", None),
     "rc_cpu": ("cpu", "cpu", 2000),
@@ -41,6 +41,17 @@ RUNS = {
     "rc_deep": ("cpu", "cpu-deep", None),
     "rc_head": ("cpu-head", "cpu-head", 2000),
     "rcplus_wide": ("cpu+", "cpu+wide", 3000),
+    "rcplus_wide_b32": ("cpu+", "cpu+wide", 1000),
+    "rcplus_cpu_b32": ("cpu+", "cpu+", 1000),
+    "rc_head_b32": ("cpu-head", "cpu-head", 1000),
+}
+
+# name -> (committed run it branches from, config overrides): the run continued from that run's
+# checkpoint with another recipe, e.g. four times the batch that 2 CPU cores could afford.
+FORKS = {
+    "rcplus_wide_b32": ("rcplus_wide", {"batch": 32}),
+    "rcplus_cpu_b32": ("rcplus_cpu", {"batch": 32}),
+    "rc_head_b32": ("rc_head", {"batch": 32}),
 }
 
 
@@ -84,10 +95,11 @@ def run_one(name: str, work: Path, minutes: float, device: str) -> None:
     out = work / "runs" / name
     seconds = minutes * 60
     profile, network, snapshot_every = RUNS[name]
-    if (ROOT / "data" / "runs" / name / "checkpoint.pt").exists():
+    source, overrides = FORKS.get(name, (name, {}))
+    if (ROOT / "data" / "runs" / source / "checkpoint.pt").exists():
         # resumed: no validation there, its snapshots are scored here later
-        train.continue_from(ROOT / "data" / "runs" / name, out)
-        cfg = train.profile(profile, model=network, steps=10**9, val_every=10**9)
+        train.continue_from(ROOT / "data" / "runs" / source, out)
+        cfg = train.profile(profile, model=network, steps=10**9, val_every=10**9, **overrides)
     elif name == "paper":
         cfg = train.profile(profile)
     else:
