@@ -40,8 +40,8 @@ RUNS = {
     "rc_wide": ("cpu", "cpu-wide", None),
     "rc_deep": ("cpu", "cpu-deep", None),
     "rc_head": ("cpu-head", "cpu-head", 2000),
-    "rcplus_wide": ("cpu+", "cpu+wide", 3000),
-    "rcplus_wide_b32": ("cpu+", "cpu+wide", 1000),
+    "rcplus_wide": ("cpu+wide", "cpu+wide", 3000),
+    "rcplus_wide_b32": ("cpu+wide", "cpu+wide", 1000),
     "rcplus_cpu_b32": ("cpu+", "cpu+", 1000),
     "rc_head_b32": ("cpu-head", "cpu-head", 1000),
 }
@@ -96,9 +96,12 @@ def run_one(name: str, work: Path, minutes: float, device: str) -> None:
     seconds = minutes * 60
     profile, network, snapshot_every = RUNS[name]
     source, overrides = FORKS.get(name, (name, {}))
-    if (ROOT / "data" / "runs" / source / "checkpoint.pt").exists():
+    start = ROOT / "data" / "runs" / name  # a fork committed once continues from its own checkpoint
+    if not (start / "checkpoint.pt").exists():
+        start = ROOT / "data" / "runs" / source
+    if (start / "checkpoint.pt").exists():
         # resumed: no validation there, its snapshots are scored here later
-        train.continue_from(ROOT / "data" / "runs" / source, out)
+        train.continue_from(start, out)
         cfg = train.profile(profile, model=network, steps=10**9, val_every=10**9, **overrides)
     elif name == "paper":
         cfg = train.profile(profile)

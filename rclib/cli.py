@@ -202,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.set_defaults(func=_fetch)
     t = sub.add_parser("train", help="train the residual model (resumes from OUT/checkpoint.pt)")
     t.add_argument("--profile", default="cpu-head",
-                   choices=["cpu-head", "cpu", "cpu+", "cpu-short", "paper", "paper-gpu", "tiny", "tiny+"])
+                   choices=["cpu-head", "cpu", "cpu+", "cpu+wide", "cpu-short", "paper", "paper-gpu", "tiny", "tiny+"])
     t.add_argument("--out", required=True, help="folder for checkpoint.pt, log.csv, model.pt")
     t.add_argument("--dataset", default="embedded", help="'embedded' or a folder with train/ and val/")
     t.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")

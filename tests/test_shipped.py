@@ -12,8 +12,8 @@ from rclib import bpg, classifier, codec, data, model as model_lib, qselect
 
 
 def test_shipped_weights_and_their_record():
-    assert codec.default_model().config.name == "cpu+"  # the default kind is RC+
-    for kind, path, name in (("rc", model_lib.DEFAULT_WEIGHTS, "cpu-head"), ("rc+", model_lib.DEFAULT_PLUS_WEIGHTS, "cpu+")):
+    assert codec.default_model().config.name == "cpu+wide"  # the default kind is RC+
+    for kind, path, name in (("rc", model_lib.DEFAULT_WEIGHTS, "cpu-head"), ("rc+", model_lib.DEFAULT_PLUS_WEIGHTS, "cpu+wide")):
         net = codec.default_model(kind)
         assert net.config.name == name
         info = json.loads(path.with_suffix(".json").read_text())
