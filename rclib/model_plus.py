@@ -36,7 +36,7 @@ class PlusConfig:
 
 CONFIGS = {
     "cpu+": PlusConfig("cpu+", width=32, blocks=3),
-    "cpu+wide": PlusConfig("cpu+wide", width=48, blocks=3),  # compared with cpu+ (README)
+    "cpu+wide": PlusConfig("cpu+wide", width=48, blocks=3),  # the shipped shape (README: RC+ wider)
     "tiny+": PlusConfig("tiny+", width=8, blocks=1),
 }
 

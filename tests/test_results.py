@@ -61,7 +61,7 @@ def test_readme_learning_curve_is_the_committed_log():
     columns = ["val_bpsp", "val_enlightenment-data", "val_enlightenment-data~native", "val_libjxl-testdata",
                "val_libjxl-testdata~native", "val_lxqt-themes"]
     for run, header in (("rc_cpu", "step | RC `cpu`"), ("rc_head", "step | RC `cpu-head`"),
-                        ("rcplus_cpu", "step | RC+ `cpu+`")):
+                        ("rcplus_cpu", "step | RC+ `cpu+`"), ("rcplus_wide_b32", "step | RC+ `cpu+wide`")):
         log = pd.read_csv(ROOT / "data" / "runs" / run / "log.csv").dropna(subset=["val_bpsp"]).set_index("step")
         rows = [r for r in _readme_table(header) if r[0].isdigit()]
         assert rows
