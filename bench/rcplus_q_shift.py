@@ -1,9 +1,10 @@
 """How far RC+'s `--q auto` choice sits from the network's best Q.
 
 `auto` picks Q by BPG bits + per-image table bits (no network) over every third Q; RC+'s network
-beats the tables most where BPG leaves more behind, so its best Q may lie higher.  For N main
-samples of a split this prints RC+'s estimated bits (network or tables per channel, as the coder
-chooses) at auto's Q shifted by each of SHIFTS, and which shift is best per picture:
+beats the tables most where BPG leaves more behind, so its best Q lies higher (which is why RC+'s
+`auto` now takes one grid step, 3 Q, above the table optimum).  For N main samples of a split this
+prints RC+'s estimated bits (network or tables per channel, as the coder chooses) at the table
+optimum shifted by each of SHIFTS, and which shift is best per picture:
 
     python bench/rcplus_q_shift.py --split train --n 40
 """

@@ -153,6 +153,22 @@ def test_missing_classifier_is_clear(tmp_path):
         classifier.load(tmp_path / "none.pt")
 
 
+def test_rc_plus_auto_takes_the_grid_step_above_the_table_optimum(crop, tiny_plus_model):
+    """RC+'s network prices a higher Q's residual better than tables: `auto` goes one grid step up."""
+    from rclib import bpg
+
+    grid = qselect.AUTO_QS["rc+"]
+    costs = []
+    for q in grid:
+        f = bpg.encode(crop, q)
+        costs.append(8 * len(f) + codec.table_only_bits(crop, bpg.decode(f)))
+    best = int(np.argmin(costs))
+    assert best < len(grid) - 1  # else the step up could not show
+    blob = qselect.compress(crop, model=tiny_plus_model)
+    assert codec.info(blob)["q"] == grid[best + 1]
+    assert np.array_equal(codec.decompress(blob, model=tiny_plus_model), crop)
+
+
 def test_rc_plus_searches_its_wider_q_range(crop, tiny_plus_model):
     assert qselect.q_range(tiny_plus_model) == tuple(range(11, 31))
     q, bpg_file = qselect.search_q(crop, tiny_plus_model, qs=(14, 26))
