@@ -68,7 +68,7 @@ PROFILES = {
     # rate falls to zero.
     "cpu+": TrainConfig(model="cpu+", q_max=25, steps=28_000, lr=5e-4, lr_decay=0.7, decay_every=4000,
                         anneal=4000, val_q=14, val_every=500, ckpt_every=250),
-    # cpu+ with 48 channels a pass instead of 32 (decodes at about half cpu+'s speed): steps
+    # cpu+ with 48 channels a pass instead of 32 (decodes at about 2/3 of cpu+'s speed): steps
     # 0-7188 at cpu+'s batch of 8 on a lent GPU, then batches of 32 there (the shipped RC+).
     "cpu+wide": TrainConfig(model="cpu+wide", q_max=25, steps=28_000, lr=5e-4, lr_decay=0.7,
                             decay_every=4000, anneal=4000, val_q=14, val_every=500, ckpt_every=250),
