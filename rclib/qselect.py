@@ -5,8 +5,9 @@ per-image tables, as the coder would choose) at every Q of the model kind's rang
 cheapest; `clf`, the Q-classifier's guess from the picture alone (the seed's CLF_ONLY); `auto`,
 with per-image tables (the default) the Q with the fewest BPG + table bits over the kind's grid
 (for RC+ the grid's next Q above it), no network needed (the residual is mostly coded from
-tables, so this finds `min`'s Q at a fraction of its cost), and without tables the classifier.  Q histories (every picture at every Q) are the
-classifier's training targets and the yardstick of every strategy.  codec.compress takes the Q.
+tables, so this finds `min`'s Q at a fraction of its cost), and without tables the classifier.
+Q histories (every picture at every Q) are the classifier's training targets and the yardstick of
+every strategy.  codec.compress takes the Q.
 """
 from __future__ import annotations
 
