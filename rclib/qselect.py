@@ -77,10 +77,17 @@ def table_search_q(rgb: np.ndarray, qs, backend: str = "auto", steps_above: int 
         return table_cost(rgb, len(bpg_file), bpg.decode(bpg_file)), q, bpg_file
 
     with ThreadPoolExecutor(entropy.workers()) as pool:
-        results = sorted(pool.map(cost, qs), key=lambda t: t[1])
-    best = min(range(len(results)), key=lambda i: (results[i][0], results[i][1]))
-    _, q, bpg_file = results[min(best + steps_above, len(results) - 1)]
-    return q, bpg_file
+        results = {q: (c, bpg_file) for c, q, bpg_file in pool.map(cost, qs)}
+    q = auto_pick({q: c for q, (c, _) in results.items()}, steps_above)
+    return q, results[q][1]
+
+
+def auto_pick(costs: dict[int, float], steps_above: int = 0) -> int:
+    """`auto`'s rule over {Q: BPG + table bits}: the cheapest Q (the lowest on ties), or the one
+    `steps_above` places above it in the sorted grid (at most its last)."""
+    grid = sorted(costs)
+    best = min(range(len(grid)), key=lambda i: costs[grid[i]])
+    return grid[min(best + steps_above, len(grid) - 1)]
 
 
 def table_cost(rgb: np.ndarray, bpg_bytes: int, x_l: np.ndarray) -> float:
@@ -159,17 +166,19 @@ def q_histories(originals: Path, prepared: Path, model, qs=None, limit: int | No
     return table
 
 
-def auto_q(originals: Path, prepared: Path, qs, limit: int | None = None) -> dict[str, int]:
+def auto_q(originals: Path, prepared: Path, qs, limit: int | None = None,
+           steps_above: int = 0) -> dict[str, int]:
     """Strategy `auto`'s answer per picture (with tables), from the prep cache's BPG files: the
-    yardstick of `auto` against MIN without encoding anything again."""
+    yardstick of `auto` against MIN without encoding anything again (`steps_above`: as
+    AUTO_STEPS_ABOVE gives the model kind)."""
     from . import data, prep
 
     answers = {}
     for path in data.list_images(originals)[:limit]:
         x = data.load_rgb(path)
-        costs = [(table_cost(x, (prep.q_dir(prepared, q) / f"{path.stem}.bpg").stat().st_size,
-                             data.load_rgb(prep.q_dir(prepared, q) / f"{path.stem}.png")), q) for q in qs]
-        answers[path.stem] = min(costs)[1]
+        costs = {q: table_cost(x, (prep.q_dir(prepared, q) / f"{path.stem}.bpg").stat().st_size,
+                               data.load_rgb(prep.q_dir(prepared, q) / f"{path.stem}.png")) for q in qs}
+        answers[path.stem] = auto_pick(costs, steps_above)
     return answers
 
 

@@ -134,15 +134,21 @@ def test_q_clf_and_auto_without_tables_use_the_classifier(crop, tiny_model, monk
         assert np.array_equal(codec.decompress(blob, model=tiny_model), crop)
 
 
-def test_q_auto_with_tables_takes_the_fewest_bpg_and_table_bits(crop, tiny_model, monkeypatch):
-    """No network and no classifier: BPG + per-image table bits at every Q of the range."""
+def _table_costs(rgb, qs) -> dict[int, float]:
+    """What `auto` minimizes, computed here independently: BPG bits + per-image table bits per Q."""
     from rclib import bpg
 
-    monkeypatch.setattr(classifier, "predict_q", lambda *a: 1 / 0)
     costs = {}
-    for q in qselect.AUTO_QS["rc"]:
-        f = bpg.encode(crop, q)
-        costs[q] = 8 * len(f) + codec.table_only_bits(crop, bpg.decode(f))
+    for q in qs:
+        f = bpg.encode(rgb, q)
+        costs[q] = 8 * len(f) + codec.table_only_bits(rgb, bpg.decode(f))
+    return costs
+
+
+def test_q_auto_with_tables_takes_the_fewest_bpg_and_table_bits(crop, tiny_model, monkeypatch):
+    """No network and no classifier: BPG + per-image table bits at every Q of the range."""
+    monkeypatch.setattr(classifier, "predict_q", lambda *a: 1 / 0)
+    costs = _table_costs(crop, qselect.AUTO_QS["rc"])
     blob = qselect.compress(crop, model=tiny_model)
     assert codec.info(blob)["q"] == min(costs, key=costs.get)
     assert np.array_equal(codec.decompress(blob, model=tiny_model), crop)
@@ -155,14 +161,9 @@ def test_missing_classifier_is_clear(tmp_path):
 
 def test_rc_plus_auto_takes_the_grid_step_above_the_table_optimum(crop, tiny_plus_model):
     """RC+'s network prices a higher Q's residual better than tables: `auto` goes one grid step up."""
-    from rclib import bpg
-
     grid = qselect.AUTO_QS["rc+"]
-    costs = []
-    for q in grid:
-        f = bpg.encode(crop, q)
-        costs.append(8 * len(f) + codec.table_only_bits(crop, bpg.decode(f)))
-    best = int(np.argmin(costs))
+    costs = _table_costs(crop, grid)
+    best = int(np.argmin([costs[q] for q in grid]))
     assert best < len(grid) - 1  # else the step up could not show
     blob = qselect.compress(crop, model=tiny_plus_model)
     assert codec.info(blob)["q"] == grid[best + 1]
