@@ -90,21 +90,25 @@ def run(folder: Path, qs=(12,), limit: int | None = None, baseline_names=DEFAULT
         model=None, progress: bool = True, rclib_name: str | None = None, variants=((False, True),)):
     """Benchmark every picture of `folder` (rclib at each of `qs`, then the baselines).
 
-    qs: quantizers, "min" or "auto"; variants: rclib's (tau, tables) settings to run; rclib_name
-    labels rclib's rows (default "rclib Q<q>", then "+tau" for rows coded with tau and " model
-    only" for rows coded without per-image tables).
+    qs: quantizers or strategies ("min", "auto", "clf"); model: one model, or {label: model} to
+    run several side by side (rows "<label> Q<q>"); variants: rclib's (tau, tables) settings to
+    run; rclib_name labels rclib's rows (default "rclib Q<q>", then "+tau" for rows coded with tau
+    and " model only" for rows coded without per-image tables).
     Returns the per-picture DataFrame.
     """
     import pandas as pd
     from tqdm.auto import tqdm
 
+    models = model if isinstance(model, dict) else {None: model}
     rows = []
     images = data.list_images(folder)[:limit]
     for path in tqdm(images, desc="benchmark", disable=not progress):
         x = data.load_rgb(path)
-        for q in qs:
-            for tau, tables in variants:
-                rows.append({"image": path.stem, **bench_rclib(x, q, model, rclib_name, tau, tables)})
+        for label, m in models.items():
+            for q in qs:
+                name = rclib_name or (f"{label} Q{q}" if label else None)
+                for tau, tables in variants:
+                    rows.append({"image": path.stem, **bench_rclib(x, q, m, name, tau, tables)})
         for name in baseline_names:
             rows.append({"image": path.stem, **bench_baseline(name, x)})
     return pd.DataFrame(rows)
@@ -171,10 +175,11 @@ def pass_bytes(blob: bytes) -> list[int]:
 
 def rc_vs_rc_plus(paths, qs: dict, models: dict | None = None, baseline_names=DEFAULT_BASELINES,
                   progress: bool = True):
-    """Each picture coded by RC and RC+ at the Q of `qs[kind]` with the fewest estimated bits
-    (strategy MIN on that grid), real bytes with round trips verified, beside the baselines.
+    """Each picture coded by RC and RC+, real bytes with round trips verified, beside the baselines.
 
-    Rows: image, codec, q, bpsp, bpg_bpsp, residual bits per pass (pass1_bpsp.., each over the
+    qs[kind]: a strategy for that kind (a quantizer, "auto", "min", "clf"), or a list of
+    quantizers (strategy MIN on that grid).
+    Rows: image, codec, strategy, q, bpsp, bpg_bpsp, residual bits per pass (pass1_bpsp.., each over the
     pass's own subpixels), which passes used tables, encode/decode MPix/s.
     """
     import pandas as pd
@@ -187,17 +192,20 @@ def rc_vs_rc_plus(paths, qs: dict, models: dict | None = None, baseline_names=DE
         mpix = x.shape[0] * x.shape[1] / 1e6
         for name, model in models.items():
             model = codec.resolve_model(model)
-            kind = codec.model_lib.kind(model)
+            strategy = qs[codec.model_lib.kind(model)]
+
             def encode():
-                q, bpg_file = qselect.search_q(x, model, qs=qs[kind])
-                return codec.compress(x, q, model, bpg_file=bpg_file)
+                if isinstance(strategy, (list, tuple)):
+                    q, bpg_file = qselect.search_q(x, model, qs=strategy)
+                    return codec.compress(x, q, model, bpg_file=bpg_file)
+                return qselect.compress(x, q=strategy, model=model)
 
             blob, t_enc, t_dec, _, _ = _round_trip(encode, x, model)
             meta = codec.info(blob)
             q = meta["q"]
             per_pass = pass_bytes(blob)
-            row = {"image": path.stem, "codec": name, "q": q, "bytes": len(blob), "bpsp": 8 * len(blob) / x.size,
-                   "bpg_bpsp": meta["bpg_bpsp"], "residual_bpsp": meta["residual_bpsp"],
+            row = {"image": path.stem, "codec": name, "strategy": str(strategy), "q": q, "bytes": len(blob),
+                   "bpsp": 8 * len(blob) / x.size, "bpg_bpsp": meta["bpg_bpsp"], "residual_bpsp": meta["residual_bpsp"],
                    "table_mask": meta["table_mask"], "encode_mpix_s": mpix / t_enc, "decode_mpix_s": mpix / t_dec}
             for k, n in enumerate(per_pass):
                 row[f"pass{k + 1}_bpsp"] = 8 * n * len(per_pass) / x.size

@@ -128,15 +128,17 @@ def _bench(args) -> None:
 
     folder = data.resolve(args.dataset, "val")
     names = list(bench.baselines.CODECS) if args.all_baselines else list(bench.DEFAULT_BASELINES)
-    table = bench.run(folder, qs=args.q, limit=args.limit, baseline_names=names,
-                      model=_load_model(args.model))
+    models = {f"rclib {m or 'default'}": _load_model(m) for m in args.model}
+    table = bench.run(folder, qs=[_q_arg(q) for q in args.q], limit=args.limit, baseline_names=names,
+                      model=models if len(models) > 1 else next(iter(models.values())))
     if args.csv:
         Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.csv, index=False)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(bench.summary(table).round(3).to_string())
-    print(f"residual model forward pass: {bench.forward_speed(_load_model(args.model)):.3f} MPix/s "
-          "(1024x1024, this machine)")
+    for label, m in models.items():
+        print(f"{label}: residual model forward pass {bench.forward_speed(m):.3f} MPix/s "
+              "(1024x1024, this machine)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -217,9 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="rclib vs PNG/WebP/JPEG 2000/JPEG XL on a folder: bpsp, speed, memory")
     b.add_argument("dataset", nargs="?", default="embedded",
                    help="'embedded' (its validation split), a paper dataset name, or a folder")
-    b.add_argument("--q", type=int, nargs="+", default=[12], help="BPG quantizer(s) to run rclib at")
+    b.add_argument("--q", nargs="+", default=["auto"],
+                   help="how rclib chooses Q, one run each: quantizers and/or strategies (auto, min, clf); default auto")
     b.add_argument("--limit", type=int, default=None, help="first N pictures only")
-    b.add_argument("--model", default=None)
+    b.add_argument("--model", nargs="+", default=[None],
+                   help="rc, rc+ or weights files, side by side (default: the codec's default, rc+)")
     b.add_argument("--all-baselines", action="store_true", help="add JPEG XL effort 7 and JPEG-LS")
     b.add_argument("--csv", default=None, help="write the per-picture rows here")
     b.set_defaults(func=_bench)

@@ -150,7 +150,16 @@ def summarize_rc_plus(table) -> dict:
             "rc_plus_over_rc": round(float(plus.bpsp.mean() / rc.bpsp.mean()), 6),
             "per_pass_bpsp": {p: round(float(plus[p].mean()), 6) for p in passes},
             "rc_residual_bpsp": round(float(rc.residual_bpsp.mean()), 6),
-            "mean_q": {"RC": round(float(rc.q.mean()), 3), "RC+": round(float(plus.q.mean()), 3)}}
+            "mean_q": {"RC": round(float(rc.q.mean()), 3), "RC+": round(float(plus.q.mean()), 3)},
+            "strategy": {name: _strategy(t) for name, t in (("RC", rc), ("RC+", plus))}}
+
+
+def _strategy(rows) -> str:
+    """How notebook 06 chose one kind's Q, in words: "`--q auto`" or "MIN over Q [14, 17]"."""
+    s = str(rows.strategy.iloc[0]) if "strategy" in rows else None
+    if s is None:   # tables written before the column existed
+        return "MIN on its grid"
+    return f"MIN over Q {s}" if s.startswith(("[", "(")) else f"`--q {s}`"
 
 
 def rc_plus_markdown(r: dict) -> str:
@@ -159,8 +168,9 @@ def rc_plus_markdown(r: dict) -> str:
 
     codecs = pd.DataFrame(r["codecs"]).T[["bpsp", "encode_mpix_s", "decode_mpix_s"]]
     passes = ", ".join(f"{v:.3f}" for v in r["per_pass_bpsp"].values())
-    return ("\n\nRC against RC+ (notebook 06: each coded at the Q of its grid with the fewest estimated "
-            f"bits, real file bytes, {r['pictures']} pictures; shipped weights of both):\n\n"
+    how = r["strategy"]
+    return (f"\n\nRC against RC+ (notebook 06: RC with {how['RC']}, RC+ with {how['RC+']}; real file "
+            f"bytes, {r['pictures']} pictures; shipped weights of both):\n\n"
             + markdown_table(codecs.round(3)) +
             f"\n\nRC+ / RC: {r['rc_plus_over_rc']:.3f}. RC+'s residual bits per pass (over each pass's "
             f"own subpixels, as coded): {passes}; RC's residual: {r['rc_residual_bpsp']:.3f}. "

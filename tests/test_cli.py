@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rclib import cli, codec, model as model_lib
+from rclib import cli, codec, model as model_lib, qselect
 
 from .conftest import VECTORS
 
@@ -133,3 +133,26 @@ def test_parser_lists_every_command():
     text = cli.build_parser().format_help()
     for command in ("compress", "decompress", "info", "bpg-encode", "bpg-decode", "prep", "train"):
         assert command in text
+
+
+def test_bench_runs_models_side_by_side(tmp_path, tiny_weights, tiny_plus_model, photos):
+    """`rclib bench --model A B --q auto 13`: one row per picture, model and Q choice, each a
+    verified round trip (bench_rclib raises otherwise), beside the baselines."""
+    import pandas as pd
+
+    folder = tmp_path / "pics"
+    folder.mkdir()
+    for name in ("coffee_odd", "chelsea"):
+        Image.fromarray(photos[name][:40, :52]).save(folder / f"{name}.png")
+    plus = tmp_path / "plus.pt"
+    model_lib.save(tiny_plus_model, plus)
+    csv = tmp_path / "bench.csv"
+    r = rclib_cli("bench", folder, "--model", tiny_weights, plus, "--q", "auto", "13", "--csv", csv)
+    assert r.returncode == 0, r.stderr
+    table = pd.read_csv(csv)
+    rows = {f"rclib {m} Q{q}" for m in (tiny_weights, plus) for q in ("auto", 13)}
+    assert rows | {"PNG", "WebP-LL"} <= set(table.codec)
+    assert (table.groupby("codec").image.count()[sorted(rows)] == 2).all()
+    assert set(table[table.codec == f"rclib {plus} Q13"].q) == {13}
+    assert set(table[table.codec == f"rclib {plus} Qauto"].q) <= set(qselect.AUTO_QS["rc+"])
+    assert f"rclib {plus}: residual model forward pass" in r.stdout

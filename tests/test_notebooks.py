@@ -120,15 +120,19 @@ def test_q_slider_moves(photos):
 
 
 def test_06_beyond_rc(tiny_set, tiny_weights, tmp_path, tiny_plus_model):
-    from rclib import model as model_lib
+    from rclib import model as model_lib, qselect
 
     plus = tmp_path / "tiny_plus.pt"
     model_lib.save(tiny_plus_model, plus)
     run_and_validate("06_beyond_rc.ipynb", dict(dataset=str(tiny_set / "val"), weights_rc=str(tiny_weights),
-                                                weights_plus=str(plus), qs_rc=[12, 13], qs_plus=[13, 16],
+                                                weights_plus=str(plus), q_rc=[12, 13], q_plus="auto",
                                                 out=str(tmp_path / "res"), progress=False), tmp_path)
     table = __import__("pandas").read_csv(tmp_path / "res" / "rc_vs_rc_plus.csv")
     assert set(table.codec) >= {"RC", "RC+", "PNG", "WebP-LL"}
     assert table[table.codec == "RC+"][[f"pass{k}_bpsp" for k in range(1, 5)]].notna().all().all()
+    # RC on a MIN grid, RC+ as the codec's default would choose
+    assert set(table[table.codec == "RC"].q) <= {12, 13}
+    assert set(table[table.codec == "RC+"].strategy) == {"auto"}
+    assert set(table[table.codec == "RC+"].q) <= set(qselect.AUTO_QS["rc+"])
     for name in ("q_shift.png", "rc_vs_rc_plus.png", "pass_bitmaps.png"):
         assert (tmp_path / "res" / name).exists()
