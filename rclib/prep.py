@@ -36,19 +36,24 @@ def residual_stats(x: np.ndarray, x_l: np.ndarray) -> dict:
             "psnr": float(10 * np.log10(255 ** 2 / mse)) if mse > 0 else float("inf")}
 
 
-def _one(job) -> dict:
-    src, out, q, backend = job
-    x = data.load_rgb(src)
+def version(src: Path, out: Path, q: int, backend: str = "auto", x: np.ndarray | None = None):
+    """One picture's BPG version at q: (BPG file, decoded x_l), from the cache under `out` or
+    made now and cached (atomically).  x: the picture's pixels when the caller has them."""
     folder = q_dir(out, q)
     bpg_path, png_path = folder / f"{src.stem}.bpg", folder / f"{src.stem}.png"
     if bpg_path.exists() and png_path.exists():
-        blob = bpg_path.read_bytes()
-        x_l = data.load_rgb(png_path)
-    else:
-        blob = bpg.encode(x, q, backend=backend)
-        x_l = bpg.decode(blob)
-        atomic_write(bpg_path, blob, force=True)
-        atomic_write(png_path, png_bytes(x_l, compress_level=1), force=True)
+        return bpg_path.read_bytes(), data.load_rgb(png_path)
+    blob = bpg.encode(data.load_rgb(src) if x is None else x, q, backend=backend)
+    x_l = bpg.decode(blob)
+    atomic_write(bpg_path, blob, force=True)
+    atomic_write(png_path, png_bytes(x_l, compress_level=1), force=True)
+    return blob, x_l
+
+
+def _one(job) -> dict:
+    src, out, q, backend = job
+    x = data.load_rgb(src)
+    blob, x_l = version(src, out, q, backend, x)
     h, w = x.shape[:2]
     return {"image": src.stem, "q": q, "width": w, "height": h, "bpg_bytes": len(blob),
             "bpg_bpsp": 8 * len(blob) / (h * w * 3), **residual_stats(x, x_l)}

@@ -86,6 +86,9 @@ def pick_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
+# A run that adds at most this many steps (notebook 02's resumed segment) prepares BPG only for
+# the crops it draws, not the whole split (thousands of BPG encodes, half an hour on 2 cores).
+SHORT_SEGMENT = 100
 DENSE_Q_MAX = 17  # every Q up to here is prepared; above it every second one (19, 21, ...)
 
 
@@ -103,46 +106,68 @@ def sample_qs(stem: str, qs, extra: int) -> list[int]:
 
 
 class PairSet:
-    """All (x, x_l) training pairs in memory as uint8: originals and their BPG versions at each
-    prepared Q (a picture's Qs are those whose decoded BPG file exists)."""
+    """The training pairs (x, x_l) as uint8, each read when the crop sampler first draws it.
 
-    def __init__(self, originals: Path, prepared: Path, qs):
-        self.x, self.x_l = [], []
+    Which pictures at which Qs: with `qs_for(stem, qs)`, every picture of `originals` at its own
+    Qs, a BPG version missing from `prepared` made when first drawn (so a short segment prepares
+    only what it draws); without, the versions already in `prepared` (a picture with none is left
+    out).  Both give the same sampler when `prepared` holds what qs_for names."""
+
+    def __init__(self, originals: Path, prepared: Path, qs, qs_for=None):
+        self.prepared = Path(prepared)
+        self.paths, self.qs = [], []
         for path in data.list_images(originals):
-            versions = {q: prep.q_dir(prepared, q) / f"{path.stem}.png" for q in qs}
-            versions = {q: p for q, p in versions.items() if p.exists()}
-            if not versions:
-                continue
-            self.x.append(data.load_rgb(path))
-            self.x_l.append({q: data.load_rgb(p) for q, p in versions.items()})
-        if not self.x:
+            if qs_for is not None:
+                mine = sorted(qs_for(path.stem, list(qs)))
+            else:
+                mine = [q for q in qs if (prep.q_dir(prepared, q) / f"{path.stem}.png").exists()]
+            if mine:
+                self.paths.append(path)
+                self.qs.append(mine)
+        if not self.paths:
             raise ValueError(f"no prepared training pictures in {originals}")
+        self._x, self._x_l = {}, {}
+
+    def _original(self, i: int) -> np.ndarray:
+        if i not in self._x:
+            self._x[i] = data.load_rgb(self.paths[i])
+        return self._x[i]
+
+    def _load(self, drawn) -> None:
+        """x_l for every drawn (picture, Q) not in memory yet, made in parallel where missing."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        todo = sorted(set(drawn) - set(self._x_l))
+        get = lambda iq: prep.version(self.paths[iq[0]], self.prepared, iq[1], x=self._original(iq[0]))[1]  # noqa: E731
+        with ThreadPoolExecutor(max(1, min(len(todo), os.cpu_count() or 1))) as pool:
+            for iq, x_l in zip(todo, pool.map(get, todo)):
+                self._x_l[iq] = x_l
 
     def batch(self, rng: np.random.Generator, batch: int, crop: int):
         """(x, x_l, q): `batch` random crops (B, 3, crop, crop), each flipped and rotated at random,
         and each crop's Q (B,)."""
-        xs, xls, qs = [], [], []
-        for _ in range(batch):
-            i = int(rng.integers(len(self.x)))
-            avail = sorted(self.x_l[i])
-            q = avail[int(rng.integers(len(avail)))]
-            x, x_l = self.x[i], self.x_l[i][q]
-            h, w = x.shape[:2]
+        draws = []
+        for _ in range(batch):   # the sampler's draws first, then the pictures they need
+            i = int(rng.integers(len(self.paths)))
+            q = self.qs[i][int(rng.integers(len(self.qs[i])))]
+            h, w = self._original(i).shape[:2]
             ch, cw = min(crop, h), min(crop, w)
             y0, x0 = int(rng.integers(h - ch + 1)), int(rng.integers(w - cw + 1))
-            a, b = x[y0:y0 + ch, x0:x0 + cw], x_l[y0:y0 + ch, x0:x0 + cw]
+            draws.append((i, q, y0, x0, ch, cw, rng.random() < 0.5, int(rng.integers(4))))
+        self._load([(i, q) for i, q, *_ in draws])
+        xs, xls = [], []
+        for i, q, y0, x0, ch, cw, flip, turns in draws:
+            a = self._x[i][y0:y0 + ch, x0:x0 + cw]
+            b = self._x_l[(i, q)][y0:y0 + ch, x0:x0 + cw]
             if (ch, cw) != (crop, crop):  # tiny pictures: pad by edge replication
                 pad = ((0, crop - ch), (0, crop - cw), (0, 0))
                 a, b = np.pad(a, pad, mode="edge"), np.pad(b, pad, mode="edge")
-            flip, turns = rng.random() < 0.5, int(rng.integers(4))
             if flip:
                 a, b = a[:, ::-1], b[:, ::-1]
-            a, b = np.rot90(a, turns), np.rot90(b, turns)
-            xs.append(a)
-            xls.append(b)
-            qs.append(q)
+            xs.append(np.rot90(a, turns))
+            xls.append(np.rot90(b, turns))
         to = lambda arr: torch.from_numpy(np.stack(arr)).permute(0, 3, 1, 2).float()  # noqa: E731
-        return to(xs), to(xls), torch.tensor(qs, dtype=torch.float32)
+        return to(xs), to(xls), torch.tensor([d[1] for d in draws], dtype=torch.float32)
 
 
 @torch.no_grad()
@@ -219,10 +244,12 @@ def val_group(path: Path) -> str:
 def train(cfg: TrainConfig, train_dir: Path, val_dir: Path, prepared_train: Path,
           prepared_val: Path, out: Path, device: str = "auto", resume: bool = True,
           progress: bool = True, val_limit: int | None = None, max_seconds: float | None = None,
-          snapshot_every: int | None = None) -> dict:
+          snapshot_every: int | None = None, prepare_as_drawn: bool = False) -> dict:
     """Train to `cfg.steps` (or until `max_seconds` have passed, ending on a checkpoint), resuming
     from out/checkpoint.pt when present; returns a summary.  `snapshot_every`: also keep the
-    weights every that many steps in out/snapshots/ (for validating elsewhere later)."""
+    weights every that many steps in out/snapshots/ (for validating elsewhere later).
+    `prepare_as_drawn`: BPG versions missing from `prepared_train` are made as crops draw them
+    (every picture at its sample_qs); otherwise training uses the versions prepared."""
     from tqdm.auto import tqdm
 
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
@@ -257,7 +284,8 @@ def train(cfg: TrainConfig, train_dir: Path, val_dir: Path, prepared_train: Path
             rng = np.random.default_rng([cfg.seed, rank, step])
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
 
-    pairs = PairSet(train_dir, prepared_train, range(cfg.q_min, cfg.q_max + 1))
+    pairs = PairSet(train_dir, prepared_train, range(cfg.q_min, cfg.q_max + 1),
+                    qs_for=(lambda stem, qs: sample_qs(stem, qs, cfg.extra_qs)) if prepare_as_drawn else None)
     val_pairs, groups = validation_set(val_dir, prepared_val, cfg.val_q, val_limit)
     group_names = sorted(set(groups) - {"all"})
     log_path = out / "log.csv"
@@ -415,13 +443,17 @@ def run(profile_name: str, out: Path, dataset: str = "embedded", device: str = "
     tag = Path(dataset).name if dataset != "embedded" else "embedded"
     prepared_train = data.cache_dir() / "prep" / f"{tag}-train"
     prepared_val = data.cache_dir() / "prep" / f"{tag}-val"
-    prep.prep(train_dir, prepared_train, qs=range(cfg.q_min, cfg.q_max + 1), limit=limit,
-              progress=progress, qs_for=lambda stem, qs: sample_qs(stem, qs, cfg.extra_qs))
+    ckpt = Path(out) / "checkpoint.pt"
+    start = int(torch.load(ckpt, map_location="cpu", weights_only=False)["step"]) if ckpt.exists() else 0
+    as_drawn = max_seconds is None and cfg.steps - start <= SHORT_SEGMENT
+    if not as_drawn:   # the whole split, in parallel processes; a short segment makes what it draws
+        prep.prep(train_dir, prepared_train, qs=range(cfg.q_min, cfg.q_max + 1), limit=limit,
+                  progress=progress, qs_for=lambda stem, qs: sample_qs(stem, qs, cfg.extra_qs))
     prep.prep(val_dir, prepared_val, qs=[cfg.val_q], limit=val_limit, progress=progress)
     if limit is not None:  # train on exactly the pictures that were prepared
         train_dir = _subset(train_dir, limit, Path(out) / "train-subset")
     return train(cfg, train_dir, val_dir, prepared_train, prepared_val, out, device=device,
-                 progress=progress, val_limit=val_limit, max_seconds=max_seconds)
+                 progress=progress, val_limit=val_limit, max_seconds=max_seconds, prepare_as_drawn=as_drawn)
 
 
 def _subset(folder: Path, limit: int, dest: Path) -> Path:

@@ -47,6 +47,30 @@ def test_tiny_training_run_and_resume(tiny_dataset, tmp_path):
             == model_lib.weights_id(model_lib.load(out / "model.pt")))
 
 
+def test_short_segment_prepares_only_what_it_draws(tiny_dataset, tmp_path, photos):
+    """A segment of a few steps makes BPG only for the crops it draws, and trains exactly as it
+    would on the whole split prepared ahead (the same draws, the same weights)."""
+    from rclib import prep
+
+    for n in ("coffee_odd", "chelsea~small"):   # more pictures than 6 steps of 2 crops can all draw
+        Image.fromarray(photos[n.split("~")[0]][8:64, :72]).save(tiny_dataset / "train" / f"{n}.png")
+    cfg = train.profile("tiny", q_min=11, q_max=17, steps=2)
+    prep.prep(tiny_dataset / "val", tmp_path / "pv", qs=[cfg.val_q], workers=1, progress=False)
+    ahead = tmp_path / "ahead"
+    prep.prep(tiny_dataset / "train", ahead, qs=range(11, 18), workers=1, progress=False,
+              qs_for=lambda stem, qs: train.sample_qs(stem, qs, cfg.extra_qs))
+    drawn = tmp_path / "drawn"
+    for prepared, as_drawn in ((ahead, False), (drawn, True)):
+        train.train(cfg, tiny_dataset / "train", tiny_dataset / "val", prepared, tmp_path / "pv",
+                    tmp_path / f"run-{as_drawn}", progress=False, prepare_as_drawn=as_drawn)
+    made = lambda folder: sorted(p.relative_to(folder) for p in folder.rglob("*.bpg"))  # noqa: E731
+    assert 0 < len(made(drawn)) <= 2 * 2 < len(made(ahead)) and set(made(drawn)) <= set(made(ahead))
+    assert (model_lib.weights_id(model_lib.load(tmp_path / "run-True" / "model.pt"))
+            == model_lib.weights_id(model_lib.load(tmp_path / "run-False" / "model.pt")))
+    for f in made(drawn):   # and what it made is what the ahead-of-time prep made
+        assert (drawn / f).read_bytes() == (ahead / f).read_bytes()
+
+
 def test_loss_goes_down_on_one_batch(tiny_dataset, tmp_path):
     """A sanity check that the gradients point somewhere useful: overfit one fixed batch."""
     from rclib import mixture, prep
