@@ -413,16 +413,12 @@ def _choose_tables(per_strip: list[list[bytes]], freqs: list[np.ndarray], x, x_l
         return out
 
     by_table = entropy.parallel_map(code, spans)
-    size = lambda strips, j: sum(len(s[j]) + len(s[j + 1]) for s in strips)  # noqa: E731
-    chosen, mask, saved_all = [None, None, None], 0, 0
-    for c in range(3):
-        wins = [k for k in range(len(phases)) if size(by_table, 6 * k + 2 * c) < size(per_strip, 6 * k + 2 * c)]
-        saved = sum(size(per_strip, 6 * k + 2 * c) - size(by_table, 6 * k + 2 * c) for k in wins)
-        if wins and saved > len(pack_tables([freqs[c]])):
-            chosen[c] = freqs[c]
-            mask |= sum(1 << (3 * k + c) for k in wins)
-            saved_all += saved
-    if not mask or saved_all <= 6 + len(pack_tables(chosen)):  # the whole section must pay for itself
+    sizes = lambda strips: np.array([[sum(len(s[6 * k + 2 * c]) + len(s[6 * k + 2 * c + 1]) for s in strips)  # noqa: E731
+                                      for c in range(3)] for k in range(len(phases))])
+    by_model, by_table_size = sizes(per_strip), sizes(by_table)
+    mask, saved = table_mask(by_model, by_table_size, [len(pack_tables([f])) for f in freqs])
+    chosen = [f if any(mask >> (3 * k + c) & 1 for k in range(len(phases))) else None for c, f in enumerate(freqs)]
+    if not mask or saved <= 6 + len(pack_tables(chosen)):  # the whole section must pay for itself
         return None, 0
     for k in range(len(phases)):
         for c in range(3):
@@ -431,6 +427,21 @@ def _choose_tables(per_strip: list[list[bytes]], freqs: list[np.ndarray], x, x_l
                 for strip, alt in zip(per_strip, by_table):
                     strip[j:j + 2] = alt[j:j + 2]
     return chosen, mask
+
+
+def table_mask(by_model: np.ndarray, by_table: np.ndarray, side) -> tuple[int, float]:
+    """The coder's choice of tables: a channel's table is sent when the passes it codes shorter
+    than the model save more than its own size (side[c]), and then codes those passes.
+    by_model, by_table: sizes (passes, 3), side: (3,), all in one unit (bytes, or ideal bits).
+    Returns the header's mask (bit 3 * pass + channel) and what the sent tables save."""
+    mask, saved_all = 0, 0.0
+    for c in range(3):
+        wins = [k for k in range(len(by_model)) if by_table[k, c] < by_model[k, c]]
+        saved = sum(by_model[k, c] - by_table[k, c] for k in wins)
+        if wins and saved > side[c]:
+            mask |= sum(1 << (3 * k + c) for k in wins)
+            saved_all += saved
+    return mask, saved_all
 
 
 def _check_q(q) -> int:
@@ -584,12 +595,10 @@ def estimate_residual_bits(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=N
     counts = entropy.table_counts(model_lib.to_tensor(rgb), model_lib.to_tensor(x_l_rgb))
     freqs = [entropy.quantize_table(n) for n in counts]
     by_table = _pass_sums(_table_bit_maps(rgb, x_l_rgb, freqs), kind)
-    total = 0.0
-    for c in range(3):
-        saved = np.clip(by_model[:, c] - by_table[:, c], 0, None).sum()
-        side = 8 * len(pack_tables([freqs[c]]))
-        total += by_model[:, c].sum() - (saved - side if saved > side else 0.0)
-    return float(total)
+    side = [8 * len(pack_tables([f])) for f in freqs]
+    mask, saved = table_mask(by_model, by_table, side)
+    sent = sum(side[c] for c in range(3) if any(mask >> (3 * k + c) & 1 for k in range(len(by_model))))
+    return float(by_model.sum() - saved + sent)
 
 
 def estimate_coded_bits(rgb: np.ndarray, data: bytes, model=None) -> float:
