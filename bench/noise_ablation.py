@@ -36,7 +36,7 @@ def main() -> int:
     qs = range(cfg.q_min, cfg.q_max + 1)
     for folder in (root / "train", root / "ablation"):
         prep.prep(folder, prepared / "embedded-train", qs=qs, progress=False,
-                  qs_for=lambda stem, q: train.sample_qs(stem, q, cfg.extra_qs))
+                  qs_for=train.picture_qs(cfg))
     prep.prep(root / "val", prepared / "embedded-val", qs=[cfg.val_q], progress=False)
     rows = {}
     for arm in ("with", "without"):

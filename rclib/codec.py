@@ -417,7 +417,7 @@ def _choose_tables(per_strip: list[list[bytes]], freqs: list[np.ndarray], x, x_l
                                       for c in range(3)] for k in range(len(phases))])
     by_model, by_table_size = sizes(per_strip), sizes(by_table)
     mask, saved = table_mask(by_model, by_table_size, [len(pack_tables([f])) for f in freqs])
-    chosen = [f if any(mask >> (3 * k + c) & 1 for k in range(len(phases))) else None for c, f in enumerate(freqs)]
+    chosen = [f if _channels_of(mask) >> c & 1 else None for c, f in enumerate(freqs)]
     if not mask or saved <= 6 + len(pack_tables(chosen)):  # the whole section must pay for itself
         return None, 0
     for k in range(len(phases)):
@@ -597,7 +597,7 @@ def estimate_residual_bits(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=N
     by_table = _pass_sums(_table_bit_maps(rgb, x_l_rgb, freqs), kind)
     side = [8 * len(pack_tables([f])) for f in freqs]
     mask, saved = table_mask(by_model, by_table, side)
-    sent = sum(side[c] for c in range(3) if any(mask >> (3 * k + c) & 1 for k in range(len(by_model))))
+    sent = sum(side[c] for c in range(3) if _channels_of(mask) >> c & 1)
     return float(by_model.sum() - saved + sent)
 
 

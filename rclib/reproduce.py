@@ -156,9 +156,7 @@ def summarize_rc_plus(table) -> dict:
 
 def _strategy(rows) -> str:
     """How notebook 06 chose one kind's Q, in words: "`--q auto`" or "MIN over Q [14, 17]"."""
-    s = str(rows.strategy.iloc[0]) if "strategy" in rows else None
-    if s is None:   # tables written before the column existed
-        return "MIN on its grid"
+    s = str(rows.strategy.iloc[0])
     return f"MIN over Q {s}" if s.startswith(("[", "(")) else f"`--q {s}`"
 
 

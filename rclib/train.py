@@ -105,6 +105,11 @@ def sample_qs(stem: str, qs, extra: int) -> list[int]:
     return sorted(int(q) for q in rng.choice(dense, extra, replace=False))
 
 
+def picture_qs(cfg: TrainConfig):
+    """qs_for(stem, qs) of a config: each training picture's Qs (sample_qs), for prep and PairSet."""
+    return lambda stem, qs: sample_qs(stem, qs, cfg.extra_qs)
+
+
 class PairSet:
     """The training pairs (x, x_l) as uint8, each read when the crop sampler first draws it.
 
@@ -285,7 +290,7 @@ def train(cfg: TrainConfig, train_dir: Path, val_dir: Path, prepared_train: Path
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
 
     pairs = PairSet(train_dir, prepared_train, range(cfg.q_min, cfg.q_max + 1),
-                    qs_for=(lambda stem, qs: sample_qs(stem, qs, cfg.extra_qs)) if prepare_as_drawn else None)
+                    qs_for=picture_qs(cfg) if prepare_as_drawn else None)
     val_pairs, groups = validation_set(val_dir, prepared_val, cfg.val_q, val_limit)
     group_names = sorted(set(groups) - {"all"})
     log_path = out / "log.csv"
@@ -421,9 +426,15 @@ def continue_from(run_dir: Path, out: Path) -> int:
         (out / name).unlink(missing_ok=True)
         if (run_dir / name).exists():
             shutil.copyfile(run_dir / name, out / name)
-    if not (out / "checkpoint.pt").exists():
+    return checkpoint_step(out)
+
+
+def checkpoint_step(out: Path) -> int:
+    """The step training in `out` resumes at (0 without a checkpoint)."""
+    ckpt = Path(out) / "checkpoint.pt"
+    if not ckpt.exists():
         return 0
-    return int(torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=False)["step"])
+    return int(torch.load(ckpt, map_location="cpu", weights_only=False)["step"])
 
 
 def profile(name: str, **overrides) -> TrainConfig:
@@ -443,12 +454,10 @@ def run(profile_name: str, out: Path, dataset: str = "embedded", device: str = "
     tag = Path(dataset).name if dataset != "embedded" else "embedded"
     prepared_train = data.cache_dir() / "prep" / f"{tag}-train"
     prepared_val = data.cache_dir() / "prep" / f"{tag}-val"
-    ckpt = Path(out) / "checkpoint.pt"
-    start = int(torch.load(ckpt, map_location="cpu", weights_only=False)["step"]) if ckpt.exists() else 0
-    as_drawn = max_seconds is None and cfg.steps - start <= SHORT_SEGMENT
+    as_drawn = max_seconds is None and cfg.steps - checkpoint_step(out) <= SHORT_SEGMENT
     if not as_drawn:   # the whole split, in parallel processes; a short segment makes what it draws
         prep.prep(train_dir, prepared_train, qs=range(cfg.q_min, cfg.q_max + 1), limit=limit,
-                  progress=progress, qs_for=lambda stem, qs: sample_qs(stem, qs, cfg.extra_qs))
+                  progress=progress, qs_for=picture_qs(cfg))
     prep.prep(val_dir, prepared_val, qs=[cfg.val_q], limit=val_limit, progress=progress)
     if limit is not None:  # train on exactly the pictures that were prepared
         train_dir = _subset(train_dir, limit, Path(out) / "train-subset")

@@ -58,7 +58,7 @@ def test_short_segment_prepares_only_what_it_draws(tiny_dataset, tmp_path, photo
     prep.prep(tiny_dataset / "val", tmp_path / "pv", qs=[cfg.val_q], workers=1, progress=False)
     ahead = tmp_path / "ahead"
     prep.prep(tiny_dataset / "train", ahead, qs=range(11, 18), workers=1, progress=False,
-              qs_for=lambda stem, qs: train.sample_qs(stem, qs, cfg.extra_qs))
+              qs_for=train.picture_qs(cfg))
     drawn = tmp_path / "drawn"
     for prepared, as_drawn in ((ahead, False), (drawn, True)):
         train.train(cfg, tiny_dataset / "train", tiny_dataset / "val", prepared, tmp_path / "pv",
