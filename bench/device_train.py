@@ -48,8 +48,9 @@ RUNS = {
 
 # name -> (committed run it branches from, config overrides): the run continued from that run's
 # checkpoint with another recipe, e.g. four times the batch that 2 CPU cores could afford.
+# rcplus_wide_b32 keeps a moving average of its weights from step 12450 (continued on CPU).
 FORKS = {
-    "rcplus_wide_b32": ("rcplus_wide", {"batch": 32}),
+    "rcplus_wide_b32": ("rcplus_wide", {"batch": 32, "ema": 0.998}),
     "rcplus_cpu_b32": ("rcplus_cpu", {"batch": 32}),
     "rc_head_b32": ("rc_head", {"batch": 32}),
 }

@@ -47,6 +47,27 @@ def test_tiny_training_run_and_resume(tiny_dataset, tmp_path):
             == model_lib.weights_id(model_lib.load(out / "model.pt")))
 
 
+def test_weight_average_is_validated_shipped_and_resumed(tiny_dataset, tmp_path):
+    """With `ema`, best.pt and model.pt hold the moving average of the weights, not the last ones,
+    and a resumed run carries the average on exactly as a run that never stopped."""
+    kw = dict(dataset=str(tiny_dataset), progress=False, q_min=12, q_max=13, ema=0.5)
+    out, straight = tmp_path / "run", tmp_path / "straight"
+    train.run("tiny", out, **kw)
+    state = torch.load(out / "checkpoint.pt", weights_only=False)
+    shipped = model_lib.load(out / "model.pt").state_dict()
+    assert all(torch.equal(shipped[k], v) for k, v in state["ema"].items())
+    assert not all(torch.equal(state["model"][k], v) for k, v in state["ema"].items())
+    expected = {k: 0.5 * v for k, v in state["ema"].items()}   # one more step of the average
+    train.run("tiny", out, steps=7, **kw)
+    later = torch.load(out / "checkpoint.pt", weights_only=False)
+    assert all(torch.allclose(later["ema"][k], expected[k] + 0.5 * later["model"][k])
+               for k in expected if later["ema"][k].is_floating_point())
+    train.run("tiny", out, steps=9, **kw)
+    train.run("tiny", straight, steps=9, **kw)
+    assert (model_lib.weights_id(model_lib.load(straight / "model.pt"))
+            == model_lib.weights_id(model_lib.load(out / "model.pt")))
+
+
 def test_short_segment_prepares_only_what_it_draws(tiny_dataset, tmp_path, photos):
     """A segment of a few steps makes BPG only for the crops it draws, and trains exactly as it
     would on the whole split prepared ahead (the same draws, the same weights)."""
