@@ -24,8 +24,8 @@ def _bpg_decode(args) -> None:
 
 
 def _load_model(path):
-    """--model: a kind ("rc", "rc+": its shipped weights) or a weights file; None: the default."""
-    if path is None or path in ("rc", "rc+"):
+    """--model: a kind ("rc", "rc+": its shipped weights), "auto" or a weights file; None: the default."""
+    if path is None or path in ("rc", "rc+", "auto"):
         return path
     from . import model
 
@@ -125,7 +125,7 @@ def _train(args) -> None:
 def _bench(args) -> None:
     import pandas as pd
 
-    from . import bench, data
+    from . import bench, data, qselect
 
     folder = data.resolve(args.dataset, "val")
     names = list(bench.baselines.CODECS) if args.all_baselines else list(bench.DEFAULT_BASELINES)
@@ -138,8 +138,10 @@ def _bench(args) -> None:
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(bench.summary(table).round(3).to_string())
     for label, m in models.items():
-        print(f"{label}: residual model forward pass {bench.forward_speed(m):.3f} MPix/s "
-              "(1024x1024, this machine)")
+        for kind_or_model in qselect.AUTO_MODELS if m in (None, "auto") else [m]:
+            name = f"{label} ({kind_or_model})" if isinstance(kind_or_model, str) else label
+            print(f"{name}: residual model forward pass {bench.forward_speed(kind_or_model):.3f} MPix/s "
+                  "(1024x1024, this machine)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -162,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--tau", action="store_true", help="RC only (--model rc): fit a per-image temperature (slower, a little smaller)")
     c.add_argument("--no-tables", action="store_true",
                    help="code every channel with the network, as the paper does (default: a per-image table where smaller)")
-    c.add_argument("--model", default=None, help="rc, rc+ (their shipped weights) or a weights file (.pt); default: rc+, the smaller on the validation set")
+    c.add_argument("--model", default=None, help="auto (the default: code with rc and with rc+, keep the smaller file; "
+                        "encodes at half the speed), rc, rc+ (their shipped weights) or a weights file (.pt)")
     c.set_defaults(func=_compress)
 
     x = sub.add_parser("decompress", help="decode an .rc file to PNG, bit-exactly", parents=[force])
@@ -226,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how rclib chooses Q, one run each: quantizers and/or strategies (auto, min, clf); default auto")
     b.add_argument("--limit", type=int, default=None, help="first N pictures only")
     b.add_argument("--model", nargs="+", default=[None],
-                   help="rc, rc+ or weights files, side by side (default: the codec's default, rc+)")
+                   help="auto, rc, rc+ or weights files, side by side (default: the codec's default, auto)")
     b.add_argument("--all-baselines", action="store_true", help="add JPEG XL effort 7 and JPEG-LS")
     b.add_argument("--csv", default=None, help="write the per-picture rows here")
     b.set_defaults(func=_bench)

@@ -227,7 +227,7 @@ def pixels_sha256(rgb: np.ndarray) -> bytes:
 _MODEL_CACHE: dict[str, model_lib.ResidualModel] = {}
 
 
-DEFAULT_KIND = "rc+"  # the smaller on the validation set (notebook 06; tests/test_results checks it)
+DEFAULT_KIND = "rc+"  # the kind codec.compress codes with when given none (rclib.compress: qselect.DEFAULT_MODEL)
 
 
 def default_model(kind: str = DEFAULT_KIND):
@@ -359,7 +359,7 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
     model = resolve_model(model)
     kind = model_lib.kind(model)
     if tau and kind != "rc":
-        raise InputError("--tau is for RC models (--model rc); RC+, the default, codes without it")
+        raise InputError("--tau is for RC models (--model rc or auto); RC+ codes without it")
     h, w = rgb.shape[:2]
     if h >= 1 << 24 or w >= 1 << 24:
         raise InputError("picture too large")

@@ -117,8 +117,21 @@ def choose_q(rgb: np.ndarray, q=None, model=None, backend: str = "auto",
     return int(q) if isinstance(q, str) else q, None
 
 
+# model="auto" (the default): the picture coded by each kind, each at its own Q strategy, and the
+# smaller file kept; the header names the kind, so decoding needs nothing more.  RC+ wins most
+# pictures, RC the noisy photos at native resolution (notebook 06).  Encoding costs both.
+AUTO_MODELS = ("rc", "rc+")
+DEFAULT_MODEL = "auto"
+
+
 def compress(rgb, q=None, model=None, backend: str = "auto", tau: bool = False, tables: bool = True) -> bytes:
-    """rclib.compress: choose Q by a strategy, then code the picture at it."""
+    """rclib.compress: choose the model kind ("auto": the smaller file of each kind) and Q by
+    their strategies, then code the picture.  `tau` applies to RC (for "auto", to its RC try)."""
+    if model is None:
+        model = DEFAULT_MODEL
+    if isinstance(model, str) and model == "auto":
+        return min((compress(rgb, q, kind, backend, tau and kind == "rc", tables) for kind in AUTO_MODELS),
+                   key=len)  # ties: RC, which decodes faster
     picture, _ = codec.as_rgb(rgb)
     model = codec.resolve_model(model)
     chosen, bpg_file = choose_q(picture, q, model, backend, tables)

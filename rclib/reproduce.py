@@ -141,7 +141,10 @@ def summarize_q_choice(evaluation, weights=None) -> dict:
 
 
 def summarize_rc_plus(table) -> dict:
-    """Notebook 06's numbers: mean bpsp per codec, RC+ / RC, bits per pass, mean Q, speeds."""
+    """Notebook 06's numbers: mean bpsp per codec, RC+ / RC, bits per pass, mean Q, speeds, and
+    which kind `--model auto` kept how often."""
+    from .bench import AUTO_ROW
+
     mean = table.groupby("codec")[["bpsp", "encode_mpix_s", "decode_mpix_s"]].mean().sort_values("bpsp")
     plus, rc = table[table.codec == "RC+"], table[table.codec == "RC"]
     passes = [c for c in table if c.startswith("pass") and c.endswith("_bpsp")]
@@ -151,7 +154,9 @@ def summarize_rc_plus(table) -> dict:
             "per_pass_bpsp": {p: round(float(plus[p].mean()), 6) for p in passes},
             "rc_residual_bpsp": round(float(rc.residual_bpsp.mean()), 6),
             "mean_q": {"RC": round(float(rc.q.mean()), 3), "RC+": round(float(plus.q.mean()), 3)},
-            "strategy": {name: _strategy(t) for name, t in (("RC", rc), ("RC+", plus))}}
+            "strategy": {name: _strategy(t) for name, t in (("RC", rc), ("RC+", plus))},
+            **({"auto_keeps": {k: int(v) for k, v in auto.model.value_counts().items()}}
+               if len(auto := table[table.codec == AUTO_ROW]) else {})}
 
 
 def _strategy(rows) -> str:
@@ -164,6 +169,8 @@ def rc_plus_markdown(r: dict) -> str:
     """The README's RC+ paragraph and table, from summarize_rc_plus()'s numbers."""
     import pandas as pd
 
+    from .bench import AUTO_ROW
+
     codecs = pd.DataFrame(r["codecs"]).T[["bpsp", "encode_mpix_s", "decode_mpix_s"]]
     passes = ", ".join(f"{v:.3f}" for v in r["per_pass_bpsp"].values())
     how = r["strategy"]
@@ -172,7 +179,11 @@ def rc_plus_markdown(r: dict) -> str:
             + markdown_table(codecs.round(3)) +
             f"\n\nRC+ / RC: {r['rc_plus_over_rc']:.3f}. RC+'s residual bits per pass (over each pass's "
             f"own subpixels, as coded): {passes}; RC's residual: {r['rc_residual_bpsp']:.3f}. "
-            f"Mean Q chosen: RC {r['mean_q']['RC']:.2f}, RC+ {r['mean_q']['RC+']:.2f}.\n"
+            f"Mean Q chosen: RC {r['mean_q']['RC']:.2f}, RC+ {r['mean_q']['RC+']:.2f}."
+            + (f" `{AUTO_ROW}`: per picture the smaller of the two files, what `rclib compress` keeps by "
+               f"default (`--model auto`, encoding with both): RC's for {r['auto_keeps'].get('RC', 0)} "
+               f"pictures, RC+'s for {r['auto_keeps'].get('RC+', 0)}." if "auto_keeps" in r else "")
+            + "\n"
             "\n![RC vs RC+](docs/figures/rc_vs_rc_plus.png)\n")
 
 

@@ -134,5 +134,8 @@ def test_06_beyond_rc(tiny_set, tiny_weights, tmp_path, tiny_plus_model):
     assert set(table[table.codec == "RC"].q) <= {12, 13}
     assert set(table[table.codec == "RC+"].strategy) == {"auto"}
     assert set(table[table.codec == "RC+"].q) <= set(qselect.AUTO_QS["rc+"])
+    # `--model auto`'s row: per picture the smaller file of the two kinds
+    by = table.pivot_table(index="image", columns="codec", values="bytes")
+    assert (by["RC or RC+"] == by[["RC", "RC+"]].min(axis=1)).all()
     for name in ("q_shift.png", "rc_vs_rc_plus.png", "pass_bitmaps.png"):
         assert (tmp_path / "res" / name).exists()

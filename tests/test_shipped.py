@@ -54,3 +54,19 @@ def test_auto_and_tau_round_trip_with_shipped_weights(photos):
     for kwargs in ({"q": "auto"}, {"q": 13, "tau": True, "model": "rc"}, {"q": "auto", "model": "rc"}):
         blob = rclib.compress(x, **kwargs)
         assert np.array_equal(rclib.decompress(blob), x)
+
+
+def test_auto_model_keeps_the_smaller_of_rc_and_rc_plus(photos):
+    """The default model, "auto": each kind codes the picture at its own Q strategy and the smaller
+    file is kept, decoded from its header alone (RC+ on a smooth photo, RC on a noisy one here)."""
+    rng = np.random.default_rng(0)
+    smooth = photos["coffee_odd"][:96, :128]
+    noisy = np.clip(smooth + rng.normal(0, 6, smooth.shape), 0, 255).astype(np.uint8)
+    kinds = set()
+    for x in (smooth, noisy):
+        tries = {kind: rclib.compress(x, model=kind) for kind in ("rc", "rc+")}
+        blob = rclib.compress(x)
+        assert blob == min(tries.values(), key=len)
+        kinds.add(codec.info(blob)["model"])
+        assert np.array_equal(rclib.decompress(blob), x)
+    assert kinds == {"rc", "rc+"}
