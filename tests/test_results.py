@@ -156,3 +156,8 @@ def test_readme_prose_percentages_follow_the_results():
     assert abs(rcp / webp - 1) < 0.01
     assert (f"is within 1 % of WebP over the set and {round(100 * (1 - rcp / rc))} % below RC, "
             f"still {round(100 * (rcp / jxl - 1))} % above JPEG XL e9") in text
+    best = plus["RC or RC+"]["bpsp"]
+    assert best < min(webp, rcp, rc)
+    assert (f"the codec's default, `--model auto`, keeps per picture the smaller of RC's and RC+'s "
+            f"files: {100 * (1 - best / webp):.1f} % below WebP and {100 * (best / jxl - 1):.1f} % "
+            f"above JPEG XL e9") in text
