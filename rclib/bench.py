@@ -50,7 +50,7 @@ def bench_rclib(x: np.ndarray, q, model=None, name: str | None = None, tau: bool
                 tables: bool = True) -> dict:
     """Compress and decompress one picture; check it is exact; sizes, estimate, speed, memory."""
     mpix = x.shape[0] * x.shape[1] / 1e6
-    decoder = None if model is None or isinstance(model, str) and model == "auto" else model  # None: the file's
+    decoder = None if qselect.kind_per_picture(model) else model  # None: the weights the file names
     blob, t_enc, t_dec, enc_mem, dec_mem = _round_trip(
         lambda: qselect.compress(x, q=q, model=model, tau=tau, tables=tables), x, decoder)
     meta = codec.info(blob)

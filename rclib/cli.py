@@ -138,7 +138,7 @@ def _bench(args) -> None:
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(bench.summary(table).round(3).to_string())
     for label, m in models.items():
-        for kind_or_model in qselect.AUTO_MODELS if m in (None, "auto") else [m]:
+        for kind_or_model in qselect.AUTO_MODELS if qselect.kind_per_picture(m) else [m]:
             name = f"{label} ({kind_or_model})" if isinstance(kind_or_model, str) else label
             print(f"{name}: residual model forward pass {bench.forward_speed(kind_or_model):.3f} MPix/s "
                   "(1024x1024, this machine)")

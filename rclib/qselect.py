@@ -124,12 +124,16 @@ AUTO_MODELS = ("rc", "rc+")
 DEFAULT_MODEL = "auto"
 
 
+def kind_per_picture(model) -> bool:
+    """Whether `model` asks for the kind to be chosen per picture: "auto", or None (the default)."""
+    model = DEFAULT_MODEL if model is None else model
+    return isinstance(model, str) and model == "auto"
+
+
 def compress(rgb, q=None, model=None, backend: str = "auto", tau: bool = False, tables: bool = True) -> bytes:
     """rclib.compress: choose the model kind ("auto": the smaller file of each kind) and Q by
     their strategies, then code the picture.  `tau` applies to RC (for "auto", to its RC try)."""
-    if model is None:
-        model = DEFAULT_MODEL
-    if isinstance(model, str) and model == "auto":
+    if kind_per_picture(model):
         return min((compress(rgb, q, kind, backend, tau and kind == "rc", tables) for kind in AUTO_MODELS),
                    key=len)  # ties: RC, which decodes faster
     picture, _ = codec.as_rgb(rgb)
