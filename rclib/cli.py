@@ -115,7 +115,7 @@ def _train(args) -> None:
     from . import train
 
     overrides = {k: v for k, v in {"steps": args.steps, "batch": args.batch, "crop": args.crop,
-                                       "ema": args.ema}.items()
+                                       "ema": args.ema, "anneal": args.anneal}.items()
                  if v is not None}
     summary = train.run(args.profile, Path(args.out), dataset=args.dataset, device=args.device,
                         limit=args.limit, max_seconds=args.minutes and 60 * args.minutes, **overrides)
@@ -217,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--crop", type=int, default=None)
     t.add_argument("--ema", type=float, default=None,
                    help="validate and keep a moving average of the weights with this decay (e.g. 0.999)")
+    t.add_argument("--anneal", type=int, default=None,
+                   help="end the run along a half cosine to rate 0 over its last N steps (with --steps: a "
+                        "short ending forked from a longer run)")
     t.add_argument("--minutes", type=float, default=None,
                    help="stop after this much training time, on a checkpoint (resume later)")
     t.add_argument("--limit", type=int, default=None, help="first N pictures per split (tests)")

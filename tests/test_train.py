@@ -263,3 +263,18 @@ def test_the_annealed_tail_falls_from_the_step_schedule_to_zero():
     tail = [train.learning_rate(cfg, s) for s in range(600, 1001)]
     assert all(a > b for a, b in zip(tail, tail[1:])) and tail[-1] == 0.0
     assert train.learning_rate(train.TrainConfig(steps=1000, anneal=0), 999) > 0
+
+
+def test_a_short_annealed_ending_forks_from_a_longer_run(monkeypatch):
+    """`rclib train --steps S --anneal N` resumed from a run at step S - N ends that run's schedule
+    early: the rate starts where the run's step decay stands and falls to 0 at step S."""
+    from rclib import cli
+
+    seen = {}
+    monkeypatch.setattr(train, "run", lambda profile, out, **kw: seen.update(kw, profile=profile) or {})
+    cli.main(["train", "--profile", "cpu+wide", "--out", "somewhere", "--steps", "14800", "--anneal", "1300"])
+    assert seen["profile"] == "cpu+wide" and (seen["steps"], seen["anneal"]) == (14800, 1300)
+    cfg = train.profile("cpu+wide", steps=14800, anneal=1300)
+    long_run = train.profile("cpu+wide")
+    assert train.learning_rate(cfg, 13500) == pytest.approx(train.learning_rate(long_run, 13500))
+    assert train.learning_rate(cfg, 14800) == 0.0
