@@ -45,7 +45,7 @@ def test_committed_notebooks_have_no_injected_parameters_and_stay_lean():
 
 def _readme_table(first_cell: str) -> list[list[str]]:
     """Rows of the README table whose header starts with `first_cell`."""
-    lines = (ROOT / "README.md").read_text().splitlines()
+    lines = [l.strip() for l in (ROOT / "README.md").read_text().splitlines()]  # tables in lists too
     start = next(i for i, l in enumerate(lines) if l.startswith(f"| {first_cell}"))
     rows = []
     for line in lines[start + 2:]:
@@ -61,7 +61,8 @@ def test_readme_learning_curve_is_the_committed_log():
     columns = ["val_bpsp", "val_enlightenment-data", "val_enlightenment-data~native", "val_libjxl-testdata",
                "val_libjxl-testdata~native", "val_lxqt-themes"]
     for run, header in (("rc_cpu", "step | RC `cpu`"), ("rc_head", "step | RC `cpu-head`"),
-                        ("rcplus_cpu", "step | RC+ `cpu+`"), ("rcplus_wide_b32", "step | RC+ `cpu+wide`")):
+                        ("rcplus_cpu", "step | RC+ `cpu+`"), ("rcplus_wide_b32", "step | RC+ `cpu+wide`:"),
+                       ("rcplus_wide_b32_anneal", "step | RC+ `cpu+wide` annealed")):
         log = pd.read_csv(ROOT / "data" / "runs" / run / "log.csv").dropna(subset=["val_bpsp"]).set_index("step")
         rows = [r for r in _readme_table(header) if r[0].isdigit()]
         assert rows
