@@ -49,38 +49,49 @@ RUNS = {
 # name -> (committed run it branches from, config overrides): the run continued from that run's
 # checkpoint with another recipe, e.g. four times the batch that 2 CPU cores could afford.
 # rcplus_wide_b32 keeps a moving average of its weights from step 12450 (continued on CPU).
+# An ending (overrides with "steps" and "anneal") stops at those steps with the rate at 0, so only
+# its log and snapshots come back: there is nothing to continue.
 FORKS = {
     "rcplus_wide_b32": ("rcplus_wide", {"batch": 32, "ema": 0.998}),
     "rcplus_cpu_b32": ("rcplus_cpu", {"batch": 32}),
     "rc_head_b32": ("rc_head", {"batch": 32}),
+    "rcplus_wide_end": ("rcplus_wide_b32", {"batch": 32, "ema": 0.998, "steps": 17000, "anneal": 3500}),
+    "rcplus_wide_b64_end": ("rcplus_wide_b32", {"batch": 64, "ema": 0.998, "steps": 16000, "anneal": 2500}),
 }
+RUNS.update({"rcplus_wide_end": ("cpu+wide", "cpu+wide", 1000),
+             "rcplus_wide_b64_end": ("cpu+wide", "cpu+wide", 1000)})
+
+# The training Qs a pack holds for each picture: one of RC's range, and for a main sample (not a
+# "~" variant) one of RC+'s higher Qs; fixed ranges, so the pack is the same whatever is cached.
+PACK_LOW_QS, PACK_HIGH_QS = range(11, 18), range(18, 26)
 
 
 def make_pack(out: Path, size: int, val_size: int, val_per_group: int) -> None:
     import numpy as np
 
-    from rclib import data, train, trainpack
+    from rclib import data, prep, train, trainpack
 
     root = data.prepare_embedded(progress=False)
     cache = data.cache_dir() / "prep"
 
-    def train_qs(stem, avail):
-        """One Q of RC's range per picture, and for main samples one of RC+'s higher Qs."""
+    def train_qs(stem, _qs=None):
         rng = np.random.default_rng(data._key_int("pack" + stem))
-        low = [q for q in avail if 11 <= q <= 17]
-        high = [q for q in avail if 18 <= q <= 25]
-        picked = [int(rng.choice(low))] if low else []
-        if high and "~" not in stem:
-            picked.append(int(rng.choice(high)))
+        picked = [int(rng.choice(PACK_LOW_QS))]
+        if "~" not in stem:
+            picked.append(int(rng.choice(PACK_HIGH_QS)))
         return picked
 
-    idx = trainpack.write(root / "train", cache / "embedded-train", out / "train", train_qs, size)
     by_group: dict[str, list[str]] = {}
     for p in data.list_images(root / "val"):
         by_group.setdefault(train.val_group(p), []).append(p.stem)
     names = [s for stems in by_group.values() for s in stems[:val_per_group]]
-    trainpack.write(root / "val", cache / "embedded-val", out / "val", lambda s, a: [14] if 14 in a else [],
-                    val_size, names=names)
+    val_qs = lambda stem, _qs=None: [14] if stem in names else []  # noqa: E731
+    # the BPG versions the pack needs (made now where the cache lacks them)
+    prep.prep(root / "train", cache / "embedded-train", qs=range(11, 26), qs_for=train_qs)
+    if names:
+        prep.prep(root / "val", cache / "embedded-val", qs=[14], qs_for=val_qs)
+    idx = trainpack.write(root / "train", cache / "embedded-train", out / "train", train_qs, size)
+    trainpack.write(root / "val", cache / "embedded-val", out / "val", val_qs, val_size, names=names)
     total = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
     print(f"{len(idx['pictures'])} training pictures, {len(names)} validation crops, {total / 2**20:.1f} MiB")
 
@@ -100,15 +111,18 @@ def run_one(name: str, work: Path, minutes: float, device: str) -> None:
     start = ROOT / "data" / "runs" / name  # a fork committed once continues from its own checkpoint
     if not (start / "checkpoint.pt").exists():
         start = ROOT / "data" / "runs" / source
+    val_dir, prepared_val = d / "val", d / "prep-val"
     if (start / "checkpoint.pt").exists():
-        # resumed: no validation there, its snapshots are scored here later
+        # resumed: no validation there (no validation pictures), its snapshots are scored here later
         train.continue_from(start, out)
-        cfg = train.profile(profile, model=network, steps=10**9, val_every=10**9, **overrides)
+        cfg = train.profile(profile, **{"model": network, "steps": 10**9, **overrides})
+        val_dir = prepared_val = work / "no-val"
+        val_dir.mkdir(exist_ok=True)
     elif name == "paper":
         cfg = train.profile(profile)
     else:
         cfg = train.profile(profile, model=network, steps=10**9, val_every=2000)
-    train.train(cfg, d / "train", d / "val", d / "prep-train", d / "prep-val", out, device=device,
+    train.train(cfg, d / "train", val_dir, d / "prep-train", prepared_val, out, device=device,
                 progress=False, max_seconds=seconds, snapshot_every=snapshot_every)
 
 
@@ -152,8 +166,9 @@ def run(pack: Path, out: Path, minutes: float, deadline: float, device: str, wor
         if not folder.exists():
             continue
         files.append((work / f"{name}.stdout", f"{name}/stdout.txt"))
+        ending = "anneal" in FORKS.get(name, ("", {}))[1]  # its weights are its snapshots
         files += [(f, f"{name}/{f.name}") for f in sorted(folder.iterdir())
-                  if f.is_file() and not (name == "paper" and f.suffix == ".pt")]
+                  if f.is_file() and not ((name == "paper" or ending) and f.suffix == ".pt")]
         files += [(f, f"{name}/snapshots/{f.name}") for f in sorted((folder / "snapshots").glob("*"), reverse=True)]
         log = folder / "log.csv"
         if log.exists():

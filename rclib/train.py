@@ -358,7 +358,7 @@ def train(cfg: TrainConfig, train_dir: Path, val_dir: Path, prepared_train: Path
             save(scored, out / "snapshots" / f"step{step:07d}.pt", meta={"steps": step})
         bar.set_postfix(bpsp=f"{np.mean(running[-50:]):.3f}")
         val = {}
-        if rank == 0 and (step % cfg.val_every == 0 or step == cfg.steps):
+        if rank == 0 and val_pairs and (step % cfg.val_every == 0 or step == cfg.steps):
             val = validate(scored, val_pairs, cfg.val_q, groups)
             if val["all"] < best:  # the best validation weights so far, written atomically
                 best = val["all"]
@@ -382,7 +382,8 @@ def train(cfg: TrainConfig, train_dir: Path, val_dir: Path, prepared_train: Path
     log.close()
     summary = {"steps": step, "train_config": asdict(cfg)}
     if rank == 0 and max_seconds is None:
-        summary["val_bpsp_q%d" % cfg.val_q] = validate(scored, val_pairs, cfg.val_q)["all"]
+        if val_pairs:
+            summary["val_bpsp_q%d" % cfg.val_q] = validate(scored, val_pairs, cfg.val_q)["all"]
         save(scored.cpu(), out / "model.pt", meta=summary)
     if distributed:
         torch.distributed.destroy_process_group()
