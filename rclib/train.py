@@ -145,10 +145,18 @@ class PairSet:
         from concurrent.futures import ThreadPoolExecutor
 
         todo = sorted(set(drawn) - set(self._x_l))
-        get = lambda iq: prep.version(self.paths[iq[0]], self.prepared, iq[1], x=self._original(iq[0]))[1]  # noqa: E731
         with ThreadPoolExecutor(max(1, min(len(todo), os.cpu_count() or 1))) as pool:
-            for iq, x_l in zip(todo, pool.map(get, todo)):
+            for iq, x_l in zip(todo, pool.map(self._version, todo)):
                 self._x_l[iq] = x_l
+
+    def _version(self, iq: tuple[int, int]) -> np.ndarray:
+        """x_l of picture i at Q q: its decoded pixels where prepared (a pack brings those without
+        the BPG file), else BPG run now and cached."""
+        i, q = iq
+        png = prep.q_dir(self.prepared, q) / f"{self.paths[i].stem}.png"
+        if png.exists():
+            return data.load_rgb(png)
+        return prep.version(self.paths[i], self.prepared, q, x=self._original(i))[1]
 
     def batch(self, rng: np.random.Generator, batch: int, crop: int):
         """(x, x_l, q): `batch` random crops (B, 3, crop, crop), each flipped and rotated at random,
