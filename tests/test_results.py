@@ -62,7 +62,9 @@ def test_readme_learning_curve_is_the_committed_log():
                "val_libjxl-testdata~native", "val_lxqt-themes"]
     for run, header in (("rc_cpu", "step | RC `cpu`"), ("rc_head", "step | RC `cpu-head`"),
                         ("rcplus_cpu", "step | RC+ `cpu+`"), ("rcplus_wide_b32", "step | RC+ `cpu+wide`:"),
-                       ("rcplus_wide_b32_anneal", "step | RC+ `cpu+wide` annealed")):
+                       ("rcplus_wide_b32_anneal", "step | RC+ `cpu+wide` annealed"),
+                       ("rcplus_wide_end", "step | RC+ `cpu+wide` ending in batches of 32"),
+                       ("rcplus_wide_b64_end", "step | RC+ `cpu+wide` ending in batches of 64")):
         log = pd.read_csv(ROOT / "data" / "runs" / run / "log.csv").dropna(subset=["val_bpsp"]).set_index("step")
         rows = [r for r in _readme_table(header) if r[0].isdigit()]
         assert rows
