@@ -17,7 +17,7 @@ def compress(pixels, q=None, model=None, backend: str = "auto", tau: bool = Fals
     None (the fewest BPG + per-image table bits over the range; the Q-classifier without tables),
     "clf" (the Q-classifier); model: None or "auto" (the default: coded by RC and by RC+, the
     smaller file kept), "rc" (the paper's), "rc+" (four passes, beyond the paper) or a model
-    object; tau: fit a per-image temperature (RC only); tables: code a channel with a per-image
+    object; tau: fit a per-image temperature (RC+: one per pass); tables: code a channel with a per-image
     table of its residual where that is smaller than the model.  See rclib.qselect.compress and rclib.codec.compress.
     """
     from .qselect import compress as _compress

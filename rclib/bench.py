@@ -178,11 +178,12 @@ AUTO_ROW = "RC or RC+"  # rc_vs_rc_plus's row for `--model auto`
 
 
 def rc_vs_rc_plus(paths, qs: dict, models: dict | None = None, baseline_names=DEFAULT_BASELINES,
-                  progress: bool = True):
+                  progress: bool = True, tau_rows=()):
     """Each picture coded by RC and RC+, real bytes with round trips verified, beside the baselines.
 
     qs[kind]: a strategy for that kind (a quantizer, "auto", "min", "clf"), or a list of
-    quantizers (strategy MIN on that grid).
+    quantizers (strategy MIN on that grid).  tau_rows: names of `models` also coded with `--tau`
+    (rows "<name> --tau", the whole encode timed: Q search, fitting tau, coding).
     Rows: image, codec, strategy, q, bpsp, bpg_bpsp, residual bits per pass (pass1_bpsp.., each over the
     pass's own subpixels), which passes used tables, encode/decode MPix/s.  With both RC and RC+,
     also AUTO_ROW: per picture the smaller of their two files, as `--model auto` keeps (encoding
@@ -192,32 +193,34 @@ def rc_vs_rc_plus(paths, qs: dict, models: dict | None = None, baseline_names=DE
     from tqdm.auto import tqdm
 
     models = models or {"RC": "rc", "RC+": "rc+"}
+    runs = [(name, model, False) for name, model in models.items()] + [(name, models[name], True) for name in tau_rows]
     rows = []
     for path in tqdm(list(paths), desc="RC vs RC+", disable=not progress):
         x = data.load_rgb(path)
         mpix = x.shape[0] * x.shape[1] / 1e6
         mine = {}
-        for name, model in models.items():
+        for name, model, tau in runs:
             model = codec.resolve_model(model)
             strategy = qs[codec.model_lib.kind(model)]
 
             def encode():
                 if isinstance(strategy, (list, tuple)):
                     q, bpg_file = qselect.search_q(x, model, qs=strategy)
-                    return codec.compress(x, q, model, bpg_file=bpg_file)
-                return qselect.compress(x, q=strategy, model=model)
+                    return codec.compress(x, q, model, bpg_file=bpg_file, tau=tau)
+                return qselect.compress(x, q=strategy, model=model, tau=tau)
 
             blob, t_enc, t_dec, _, _ = _round_trip(encode, x, model)
             meta = codec.info(blob)
             q = meta["q"]
             per_pass = pass_bytes(blob)
-            row = {"image": path.stem, "codec": name, "strategy": str(strategy), "q": q, "bytes": len(blob),
+            label = f"{name} --tau" if tau else name
+            row = {"image": path.stem, "codec": label, "strategy": str(strategy), "q": q, "bytes": len(blob),
                    "bpsp": 8 * len(blob) / x.size, "bpg_bpsp": meta["bpg_bpsp"], "residual_bpsp": meta["residual_bpsp"],
                    "table_mask": meta["table_mask"], "encode_mpix_s": mpix / t_enc, "decode_mpix_s": mpix / t_dec}
             for k, n in enumerate(per_pass):
                 row[f"pass{k + 1}_bpsp"] = 8 * n * len(per_pass) / x.size
             rows.append(row)
-            mine[name] = row
+            mine[label] = row
         if {"RC", "RC+"} <= set(mine):
             kept = min(mine["RC"], mine["RC+"], key=lambda r: r["bytes"])  # ties: RC, as `auto`
             both = mpix / mine["RC"]["encode_mpix_s"] + mpix / mine["RC+"]["encode_mpix_s"]

@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="BPG quantizer: a number 0..51; 'min' (estimate every Q of the model's range, network "
                         "included, keep the cheapest); 'auto' (the default: the fewest BPG + per-image table bits "
                         "over the range, no network; with --no-tables the Q-classifier); 'clf' (the Q-classifier)")
-    c.add_argument("--tau", action="store_true", help="RC only (--model rc): fit a per-image temperature (slower, a little smaller)")
+    c.add_argument("--tau", action="store_true", help="fit a per-image temperature of the scales (RC+: one per pass): slower to encode, about 1 %% smaller")
     c.add_argument("--no-tables", action="store_true",
                    help="code every channel with the network, as the paper does (default: a per-image table where smaller)")
     c.add_argument("--model", default=None, help="auto (the default: code with rc and with rc+, keep the smaller file; "

@@ -3,7 +3,8 @@
 Layout (all integers big-endian; documented byte by byte in README.md):
 
     0   4  magic  89 52 43 0A  ("\\x89RC\\n")
-    4   1  format version (3; versions 1 (no model-kind byte) and 2 (no tables) still decode)
+    4   1  format version (4; versions 1 (no model-kind byte), 2 (no tables) and 3 (tau for RC
+           only) still decode)
     5   1  flags: bit 0 = the source was grayscale (R = G = B; decoded back to one channel),
                   bit 1 = a per-image temperature tau follows the fixed header,
                   bit 2 = per-image residual tables follow (version 3)
@@ -17,7 +18,8 @@ Layout (all integers big-endian; documented byte by byte in README.md):
    82   4  length of the BPG file
    86   4  number N of residual streams (6 per strip and pass: R, G, B window symbols and escapes)
    90   1  model kind: 0 = RC (one pass), 1 = RC+ (four passes over the 2x2 subimages); version >= 2
-    .  60  only with flag bit 1: tau, 3 x 5 float32 (channel-major), multiplying the scales
+    . 60P  only with flag bit 1: tau, P x 3 x 5 float32 (pass, channel, component), multiplying
+           the scales; P = the kind's passes (1 for RC, 4 for RC+; before version 4, RC only)
     .   2  only with flag bit 2: which (pass, channel) use a table: bit 3 * pass + c (c: R G B;
            RC has one pass, RC+ four), nonzero
     .   4  only with flag bit 2: length L of the tables (at most 65536)
@@ -46,8 +48,8 @@ from .mixture import Mixture
 MAGIC = b"\x89RC\n"
 FLAG_GRAY, FLAG_TAU, FLAG_TABLES = 1, 2, 4
 _TAU = struct.Struct(">15f")
-VERSION = 3
-VERSIONS = (1, 2, 3)
+VERSION = 4
+VERSIONS = (1, 2, 3, 4)
 _TABLES_MAX = 1 << 16
 _FIXED = struct.Struct(">4sBBIIBBH32s32sII")
 KINDS = ("rc", "rc+")   # the model-kind byte of version 2 indexes this
@@ -72,7 +74,7 @@ class Header:
     bpg_length: int
     stream_lengths: list[int]
     flags: int = 0
-    tau: np.ndarray | None = None  # float32 (3, K) or None
+    tau: np.ndarray | None = None  # float32 (passes, 3, K) ((3, K) before version 4) or None
     kind: str = "rc"
     version: int = VERSION
     tables: list | None = None  # per channel None or uint16 frequencies (rows, window + 1)
@@ -108,7 +110,7 @@ def pack_header(h: Header) -> bytes:
     if h.version >= 2:
         body += bytes([KINDS.index(h.kind)])
     if h.tau is not None:
-        body += _TAU.pack(*np.asarray(h.tau, dtype=np.float32).ravel().tolist())
+        body += b"".join(_TAU.pack(*t.tolist()) for t in np.asarray(h.tau, dtype=np.float32).reshape(-1, _TAU.size // 4))
     if has_tables:
         blob = pack_tables(h.tables)
         body += struct.pack(">HI", h.table_mask, len(blob)) + blob
@@ -131,7 +133,8 @@ def unpack_header(data: bytes) -> tuple[Header, int]:
         raise FormatError("truncated .rc file (header)")
     (_, _, flags, w, h, q, window, rows, wid, pix, bpg_len, n) = _FIXED.unpack_from(data)
     kind_byte = data[_FIXED.size] if kind_size else 0
-    table = _FIXED.size + kind_size + (_TAU.size if flags & FLAG_TAU else 0)
+    tau_passes = PASSES[KINDS[kind_byte]] if version >= 4 and kind_byte < len(KINDS) else 1
+    table = _FIXED.size + kind_size + (tau_passes * _TAU.size if flags & FLAG_TAU else 0)
     mask, blob = 0, b""
     if flags & FLAG_TABLES and version >= 3:
         if len(data) < table + 6:
@@ -156,11 +159,15 @@ def unpack_header(data: bytes) -> tuple[Header, int]:
     check_pixels(w, h, ".rc file")
     if kind == "rc+" and rows % 2:
         raise FormatError("corrupt .rc file (RC+ strips must have an even height)")
+    if kind == "rc+" and flags & FLAG_TAU and version < 4:
+        raise FormatError("corrupt .rc file (tau in an RC+ file before format version 4)")
     if n != 6 * PASSES[kind] * _ceil_div(h, rows):  # arithmetic: nothing is allocated per strip
         raise FormatError("corrupt .rc file (stream count does not match the picture size)")
     tau = None
     if flags & FLAG_TAU:
-        tau = np.array(_TAU.unpack_from(data, _FIXED.size + kind_size), dtype=np.float32).reshape(3, -1)
+        start = _FIXED.size + kind_size
+        tau = np.array([_TAU.unpack_from(data, start + i * _TAU.size) for i in range(tau_passes)], np.float32)
+        tau = tau.reshape(tau_passes, 3, -1) if version >= 4 else tau.reshape(3, -1)
         if not (np.isfinite(tau).all() and (tau > 0).all()):
             raise FormatError("corrupt .rc file (invalid tau)")
     if flags & FLAG_TABLES and not 0 < mask < 1 << 3 * PASSES[kind]:
@@ -275,14 +282,17 @@ def _weights_id(model) -> bytes:
 
 
 def _plus_strip(model, x_l: torch.Tensor, y0: int, y1: int, window: int, x: torch.Tensor | None = None,
-                streams: list[bytes] | None = None, bits: bool = False, tables: list | None = None):
+                streams: list[bytes] | None = None, bits: bool = False, tables: list | None = None,
+                tau: torch.Tensor | None = None, fit: bool = False):
     """Rows y0..y1 (y0 even) with an RC+ model, pass by pass, each pass seeing x_l (with the
     model's margin) and the residuals of the earlier passes inside this strip only.
 
-    With x: encode (6 streams per pass), or with bits=True the ideal bits (1, 3, rows, W);
-    with streams: decode, returning x's rows (tables: per pass, what pass_tables gives).  One
-    function, so all three see the same floats.
+    With x: encode (6 streams per pass), with bits=True the ideal bits (1, 3, rows, W), or with
+    fit=True each pass's subsample for fitting tau; with streams: decode, returning x's rows
+    (tables: per pass, what pass_tables gives).  tau (passes, 3, K): each pass's temperature.
+    One function, so all four see the same floats.
     """
+    from . import tau as tau_lib
     from .model_plus import PHASES, pad_even
 
     width = x_l.shape[3]
@@ -298,7 +308,7 @@ def _plus_strip(model, x_l: torch.Tensor, y0: int, y1: int, window: int, x: torc
     for k, (dy, dx) in enumerate(PHASES):
         n_rows, n_cols = len(range(y0 + dy, y1, 2)), len(range(dx, width, 2))
         if n_rows == 0 or n_cols == 0:
-            out_streams += [b""] * 6
+            out_streams += [None] if fit else [b""] * 6
             continue
         mine = None if tables is None else tables[k]
         if mine is not None and all(t is not None for t in mine):
@@ -306,13 +316,15 @@ def _plus_strip(model, x_l: torch.Tensor, y0: int, y1: int, window: int, x: torc
         else:
             with torch.no_grad():
                 params = model.pass_params(k, xl, residual, known)[:, :, r0:r0 + n_rows, :n_cols]
-            mix = Mixture.from_network(params.contiguous())
+            mix = Mixture.from_network(params.contiguous()).with_tau(None if tau is None else tau[k])
         x_l_k = x_l[:, :, y0 + dy:y1:2, dx::2]
         if streams is not None:
             x_k = entropy.decode(mix, x_l_k, streams[6 * k:6 * k + 6], window, mine)
         else:
             x_k = x[:, :, y0 + dy:y1:2, dx::2]
-            if bits:
+            if fit:
+                out_streams.append(tau_lib.subsample(mix, x_k, x_l_k))
+            elif bits:
                 from .mixture import bit_map
 
                 with torch.no_grad():
@@ -350,16 +362,16 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
     .rc file bytes.  (Choosing q, "min" or "auto": rclib.compress / qselect.compress.)
 
     model: None or "rc" / "rc+" (the shipped weights of that kind) or a model object.
-    tau: fit a per-image temperature of the scales at encode time (stored in the header).
+    tau: fit a per-image temperature of the scales at encode time (for RC+, one per pass;
+    stored in the header), kept where the file comes out smaller with it.
     bpg_file: BPG's file at q when the caller has it already (a Q search made it).
     tables: code a channel (of a pass, for RC+) with a per-image table instead of the model where
     that is smaller (entropy.TABLE_*).
     """
+    given = rgb
     rgb, flags = as_rgb(rgb)
     model = resolve_model(model)
     kind = model_lib.kind(model)
-    if tau and kind != "rc":
-        raise InputError("--tau is for RC models (--model rc or auto); RC+ codes without it")
     h, w = rgb.shape[:2]
     if h >= 1 << 24 or w >= 1 << 24:
         raise InputError("picture too large")
@@ -372,13 +384,15 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
     spans = _strips(h, rows)
     window = entropy.WINDOW
     fitted = _fit_tau(model, x, x_l, q, spans) if tau else None
+    if fitted is not None:  # tau stays only where the file comes out smaller with it
+        plain = compress(given, q, model, backend, False, bpg_file, tables)
     t = None if fitted is None else torch.from_numpy(fitted)
     freqs = [entropy.quantize_table(n) for n in entropy.table_counts(x, x_l, window)] if tables else None
 
     def code(span):
         y0, y1 = span
         if kind == "rc+":
-            return _plus_strip(model, x_l, y0, y1, window, x=x)
+            return _plus_strip(model, x_l, y0, y1, window, x=x, tau=t)
         mix = _strip_mixture(model, x_l, q, y0, y1).with_tau(t)
         return entropy.encode(mix, x[:, :, y0:y1], x_l[:, :, y0:y1], window)
 
@@ -390,7 +404,8 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
     header = Header(w, h, q, window, rows, _weights_id(model), pixels_sha256(rgb),
                     len(bpg_file), [len(s) for s in streams], flags, fitted, kind, tables=chosen,
                     table_mask=mask)
-    return pack_header(header) + bpg_file + b"".join(streams)
+    out = pack_header(header) + bpg_file + b"".join(streams)
+    return plain if fitted is not None and len(plain) <= len(out) else out
 
 
 def _choose_tables(per_strip: list[list[bytes]], freqs: list[np.ndarray], x, x_l, spans, window, kind):
@@ -454,14 +469,25 @@ def _check_q(q) -> int:
 
 
 def _fit_tau(model, x: torch.Tensor, x_l: torch.Tensor, q: int, spans) -> np.ndarray | None:
-    """tau fitted on every 4th pixel of every strip (the coder's own parameters)."""
+    """tau fitted on every 4th pixel of every strip (the coder's own parameters), (passes, 3, K):
+    for RC+ each pass's own (ones where fitting did not help); None where none helped."""
     from . import tau
+
+    if model_lib.kind(model) == "rc+":
+        per_strip = entropy.parallel_map(
+            lambda span: _plus_strip(model, x_l, span[0], span[1], entropy.WINDOW, x=x, fit=True), spans)
+        parts = [[s[k] for s in per_strip if s[k] is not None] for k in range(PASSES["rc+"])]
+        fitted = [tau.optimize(*tau.cat(mine)) if mine else None for mine in parts]
+        if all(f is None for f in fitted):
+            return None
+        return np.stack([np.ones((3, tau.K), np.float32) if f is None else f for f in fitted])
 
     def sample(span):
         y0, y1 = span
         return tau.subsample(_strip_mixture(model, x_l, q, y0, y1), x[:, :, y0:y1], x_l[:, :, y0:y1])
 
-    return tau.optimize(*tau.cat(entropy.parallel_map(sample, spans)))
+    fitted = tau.optimize(*tau.cat(entropy.parallel_map(sample, spans)))
+    return None if fitted is None else fitted[None]
 
 
 def decompress(data: bytes, model=None) -> np.ndarray:
@@ -501,7 +527,7 @@ def decompress(data: bytes, model=None) -> np.ndarray:
         i, (y0, y1) = item
         mine = streams[per_strip * i:per_strip * (i + 1)]
         if header.kind == "rc+":
-            return _plus_strip(model, x_l, y0, y1, header.window, streams=mine, tables=tables)
+            return _plus_strip(model, x_l, y0, y1, header.window, streams=mine, tables=tables, tau=t)
         if tables[0] is not None and all(c is not None for c in tables[0]):
             mix = None  # every channel from its table: no forward pass needed
         else:
@@ -540,7 +566,7 @@ def residual_bit_map(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=None, t
     def bits(span):
         y0, y1 = span
         if model_lib.kind(model) == "rc+":
-            out = _plus_strip(model, x_l, y0, y1, entropy.WINDOW, x=x, bits=True)
+            out = _plus_strip(model, x_l, y0, y1, entropy.WINDOW, x=x, bits=True, tau=t)
         else:
             with torch.no_grad():
                 mix = _strip_mixture(model, x_l, q, y0, y1).with_tau(t)

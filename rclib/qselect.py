@@ -132,9 +132,9 @@ def kind_per_picture(model) -> bool:
 
 def compress(rgb, q=None, model=None, backend: str = "auto", tau: bool = False, tables: bool = True) -> bytes:
     """rclib.compress: choose the model kind ("auto": the smaller file of each kind) and Q by
-    their strategies, then code the picture.  `tau` applies to RC (for "auto", to its RC try)."""
+    their strategies, then code the picture.  `tau`: fit a per-image temperature (each kind's own)."""
     if kind_per_picture(model):
-        return min((compress(rgb, q, kind, backend, tau and kind == "rc", tables) for kind in AUTO_MODELS),
+        return min((compress(rgb, q, kind, backend, tau, tables) for kind in AUTO_MODELS),
                    key=len)  # ties: RC, which decodes faster
     picture, _ = codec.as_rgb(rgb)
     model = codec.resolve_model(model)

@@ -183,8 +183,17 @@ def rc_plus_markdown(r: dict) -> str:
             + (f" `{AUTO_ROW}`: per picture the smaller of the two files, what `rclib compress` keeps by "
                f"default (`--model auto`, encoding with both): RC's for {r['auto_keeps'].get('RC', 0)} "
                f"pictures, RC+'s for {r['auto_keeps'].get('RC+', 0)}." if "auto_keeps" in r else "")
+            + (f" `RC+ --tau` (a temperature per pass, fitted per picture, kept where it makes the file "
+               f"smaller): {100 * (1 - r['codecs']['RC+ --tau']['bpsp'] / r['codecs']['RC+']['bpsp']):.2f} % "
+               f"below RC+, {_against(r['codecs']['RC+ --tau']['bpsp'], r['codecs']['WebP-LL']['bpsp'])} WebP."
+               if {"RC+ --tau", "WebP-LL"} <= set(r["codecs"]) else "")
             + "\n"
             "\n![RC vs RC+](docs/figures/rc_vs_rc_plus.png)\n")
+
+
+def _against(a: float, b: float) -> str:
+    """a relative to b in words: "0.2 % below" or "0.2 % above"."""
+    return f"{100 * abs(1 - a / b):.1f} % {'below' if a < b else 'above'}"
 
 
 def results_markdown(results: dict, minutes: float | None = None, command: str = "make reproduce") -> str:

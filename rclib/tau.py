@@ -1,7 +1,8 @@
 """Per-image temperature tau: a test-time tweak of the predicted scales (the seed's `--tau`).
 
-One multiplicative factor per (channel, mixture component) on the scales, 3 x K = 15 numbers,
-optimized at encode time to lower the residual's bits and stored in the .rc header as float32.
+One multiplicative factor per (channel, mixture component) on the scales, 3 x K = 15 numbers
+(for RC+, 15 for each pass, fitted on that pass's own subsample), optimized at encode time to lower
+the residual's bits and stored in the .rc header as float32.
 As in the seed: SGD (lr 0.09, momentum 0.9), 50 iterations, on a subsample of the picture (every
 4th pixel in each direction); kept only if it lowers the bits on that subsample.  The seed feeds
 a 4x-subsampled picture through the network; rclib subsamples the network's full-resolution

@@ -20,7 +20,7 @@ def test_tau_round_trip_and_header(crop, tiny_model):
     assert np.array_equal(codec.decompress(blob, model=tiny_model), crop)
     header, _ = codec.unpack_header(blob)
     # tau is kept only when it lowers the bits; random tiny weights leave a lot to gain.
-    assert header.tau is not None and header.tau.shape == (3, 5) and header.tau.dtype == np.float32
+    assert header.tau is not None and header.tau.shape == (1, 3, 5) and header.tau.dtype == np.float32
     plain = codec.compress(crop, q=14, model=tiny_model, tables=False)
     assert len(blob) < len(plain)
     assert codec.info(blob)["tau"] and not codec.info(plain)["tau"]

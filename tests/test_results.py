@@ -164,3 +164,18 @@ def test_readme_prose_percentages_follow_the_results():
     assert (f"the codec's default, `--model auto`, keeps per picture the smaller of RC's and RC+'s "
             f"files: {100 * (1 - best / webp):.1f} % below WebP and {100 * (best / jxl - 1):.1f} % "
             f"above JPEG XL e9") in text
+
+
+def test_readme_rc_plus_tau_gain_is_the_committed_benchmark_output():
+    """The README's RC+ `--tau` saving is `bench/tau_gain.py --model rc+`'s committed table."""
+    import importlib.util
+
+    import pandas as pd
+
+    spec = importlib.util.spec_from_file_location("tau_gain", ROOT / "bench" / "tau_gain.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    row = bench.summary(pd.read_csv(ROOT / "docs" / "tau_gain_rcplus.csv")).set_index("package").loc["all"]
+    text = " ".join((ROOT / "README.md").read_text().split())
+    assert (f"For RC+ on the {int(row.pictures)} validation pictures at `--q auto` it saves {row.saved_pct:.2f} % "
+            f"(mean {row.bpsp:.3f} → {row.bpsp_tau:.3f} bpsp, kept for {int(row.tau_kept)} pictures") in text

@@ -51,7 +51,8 @@ def test_validation_photos_round_trip_with_shipped_weights():
 
 def test_auto_and_tau_round_trip_with_shipped_weights(photos):
     x = photos["coffee_odd"]
-    for kwargs in ({"q": "auto"}, {"q": 13, "tau": True, "model": "rc"}, {"q": "auto", "model": "rc"}):
+    for kwargs in ({"q": "auto"}, {"q": 13, "tau": True, "model": "rc"}, {"q": "auto", "model": "rc"},
+                   {"q": 17, "tau": True, "model": "rc+"}):
         blob = rclib.compress(x, **kwargs)
         assert np.array_equal(rclib.decompress(blob), x)
 
