@@ -21,16 +21,21 @@ def test_rc_plus_round_trips_edge_pictures_and_photos(photos, tiny_plus_model):
             assert np.array_equal(codec.decompress(blob, model=tiny_plus_model), x), (name, q)
 
 
+def _decode_on_one_thread(blob: bytes, model) -> np.ndarray:
+    """The file decoded with one torch thread (it was coded with the default count)."""
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        return codec.decompress(blob, model=model)
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_rc_plus_many_strips_and_other_thread_count(photos, tiny_plus_model):
     x = np.concatenate([photos["chelsea"]] * 3, axis=0)[:, :90]  # 900 x 90: strips of 256 rows
     assert len(codec.strip_spans(90, x.shape[0])) > 1
     blob = codec.compress(x, q=14, model=tiny_plus_model)
-    before = torch.get_num_threads()
-    try:
-        torch.set_num_threads(1)
-        assert np.array_equal(codec.decompress(blob, model=tiny_plus_model), x)
-    finally:
-        torch.set_num_threads(before)
+    assert np.array_equal(_decode_on_one_thread(blob, tiny_plus_model), x)
     assert codec.compress(x, q=14, model=tiny_plus_model) == blob
 
 
@@ -68,12 +73,7 @@ def test_rc_plus_tau_one_temperature_per_pass(photos, tiny_plus_model):
     # random tiny weights leave a lot to gain, so tau is kept
     assert header.version == 4 and header.tau.shape == (4, 3, 5) and header.tau.dtype == np.float32
     assert not np.allclose(header.tau[0], header.tau[3])
-    before = torch.get_num_threads()
-    try:
-        torch.set_num_threads(1)
-        assert np.array_equal(codec.decompress(blob, model=tiny_plus_model), x)
-    finally:
-        torch.set_num_threads(before)
+    assert np.array_equal(_decode_on_one_thread(blob, tiny_plus_model), x)
     plain = codec.compress(x, q=14, model=tiny_plus_model, tables=False)
     assert len(blob) < len(plain) and not codec.info(plain)["tau"]
     estimate = codec.estimate_coded_bits(x, blob, tiny_plus_model)
