@@ -12,9 +12,11 @@ the working tree; so the data travels as a compact pack (`rclib.trainpack`) made
 
 `run` brings back: the paper network's best weights (float16) with its JSON and log, and for each
 other run a tar of its checkpoint, log and weights (snapshots where it keeps them).  Resumed runs
-do not validate there (their validation set is here); `rclib.train.fill_validation` scores their
-snapshots on the whole validation set afterwards, so their learning curves stay one curve.  Runs
-from scratch validate there on the pack's validation crops.
+do not validate there (their validation set is here; a pack for them alone needs no validation
+crops: `pack --val-per-group 0`); `rclib.train.fill_validation` scores their snapshots on the
+whole validation set afterwards, so their learning curves stay one curve.  Runs from scratch
+validate there on the pack's validation crops.  A pack holds one region of each picture at one or
+two Qs: enough to take a young network far, too narrow for a late one (README, cpu+wide).
 """
 from __future__ import annotations
 
