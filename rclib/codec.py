@@ -74,7 +74,7 @@ class Header:
     bpg_length: int
     stream_lengths: list[int]
     flags: int = 0
-    tau: np.ndarray | None = None  # float32 (passes, 3, K) ((3, K) before version 4) or None
+    tau: np.ndarray | None = None  # float32 (passes, 3, K) or None
     kind: str = "rc"
     version: int = VERSION
     tables: list | None = None  # per channel None or uint16 frequencies (rows, window + 1)
@@ -110,7 +110,8 @@ def pack_header(h: Header) -> bytes:
     if h.version >= 2:
         body += bytes([KINDS.index(h.kind)])
     if h.tau is not None:
-        body += b"".join(_TAU.pack(*t.tolist()) for t in np.asarray(h.tau, dtype=np.float32).reshape(-1, _TAU.size // 4))
+        per_pass = np.asarray(h.tau, dtype=np.float32).reshape(-1, 15)  # (passes, 3 x K)
+        body += b"".join(_TAU.pack(*row.tolist()) for row in per_pass)
     if has_tables:
         blob = pack_tables(h.tables)
         body += struct.pack(">HI", h.table_mask, len(blob)) + blob
@@ -167,7 +168,7 @@ def unpack_header(data: bytes) -> tuple[Header, int]:
     if flags & FLAG_TAU:
         start = _FIXED.size + kind_size
         tau = np.array([_TAU.unpack_from(data, start + i * _TAU.size) for i in range(tau_passes)], np.float32)
-        tau = tau.reshape(tau_passes, 3, -1) if version >= 4 else tau.reshape(3, -1)
+        tau = tau.reshape(tau_passes, 3, -1)
         if not (np.isfinite(tau).all() and (tau > 0).all()):
             raise FormatError("corrupt .rc file (invalid tau)")
     if flags & FLAG_TABLES and not 0 < mask < 1 << 3 * PASSES[kind]:
