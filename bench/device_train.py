@@ -46,6 +46,8 @@ RUNS = {
     "rcplus_wide_b32": ("cpu+wide", "cpu+wide", 1000),
     "rcplus_cpu_b32": ("cpu+", "cpu+", 1000),
     "rc_head_b32": ("cpu-head", "cpu-head", 1000),
+    "rcplus_wide_end": ("cpu+wide", "cpu+wide", 1000),
+    "rcplus_wide_b64_end": ("cpu+wide", "cpu+wide", 1000),
 }
 
 # name -> (committed run it branches from, config overrides): the run continued from that run's
@@ -60,8 +62,6 @@ FORKS = {
     "rcplus_wide_end": ("rcplus_wide_b32", {"batch": 32, "ema": 0.998, "steps": 17000, "anneal": 3500}),
     "rcplus_wide_b64_end": ("rcplus_wide_b32", {"batch": 64, "ema": 0.998, "steps": 16000, "anneal": 2500}),
 }
-RUNS.update({"rcplus_wide_end": ("cpu+wide", "cpu+wide", 1000),
-             "rcplus_wide_b64_end": ("cpu+wide", "cpu+wide", 1000)})
 
 # The training Qs a pack holds for each picture: one of RC's range, and for a main sample (not a
 # "~" variant) one of RC+'s higher Qs; fixed ranges, so the pack is the same whatever is cached.
@@ -89,7 +89,7 @@ def make_pack(out: Path, size: int, val_size: int, val_per_group: int) -> None:
     names = [s for stems in by_group.values() for s in stems[:val_per_group]]
     val_qs = lambda stem, _qs=None: [14] if stem in names else []  # noqa: E731
     # the BPG versions the pack needs (made now where the cache lacks them)
-    prep.prep(root / "train", cache / "embedded-train", qs=range(11, 26), qs_for=train_qs)
+    prep.prep(root / "train", cache / "embedded-train", qs=[*PACK_LOW_QS, *PACK_HIGH_QS], qs_for=train_qs)
     if names:
         prep.prep(root / "val", cache / "embedded-val", qs=[14], qs_for=val_qs)
     idx = trainpack.write(root / "train", cache / "embedded-train", out / "train", train_qs, size)

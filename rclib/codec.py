@@ -385,8 +385,8 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
     spans = _strips(h, rows)
     window = entropy.WINDOW
     fitted = _fit_tau(model, x, x_l, q, spans) if tau else None
-    if fitted is not None:  # tau stays only where the file comes out smaller with it
-        plain = compress(given, q, model, backend, False, bpg_file, tables)
+    # tau stays only where the file comes out smaller with it
+    plain = compress(given, q, model, backend, False, bpg_file, tables) if fitted is not None else None
     t = None if fitted is None else torch.from_numpy(fitted)
     freqs = [entropy.quantize_table(n) for n in entropy.table_counts(x, x_l, window)] if tables else None
 
@@ -406,7 +406,7 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
                     len(bpg_file), [len(s) for s in streams], flags, fitted, kind, tables=chosen,
                     table_mask=mask)
     out = pack_header(header) + bpg_file + b"".join(streams)
-    return plain if fitted is not None and len(plain) <= len(out) else out
+    return plain if plain is not None and len(plain) <= len(out) else out
 
 
 def _choose_tables(per_strip: list[list[bytes]], freqs: list[np.ndarray], x, x_l, spans, window, kind):
