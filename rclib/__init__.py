@@ -10,7 +10,8 @@ __version__ = "0.1.0"
 __all__ = ["compress", "decompress", "RclibError", "FormatError", "InputError", "__version__"]
 
 
-def compress(pixels, q=None, model=None, backend: str = "auto", tau: bool = False, tables: bool = True) -> bytes:
+def compress(pixels, q=None, model=None, backend: str = "auto", tau: bool = False, tables: bool = True,
+             blend: bool = False) -> bytes:
     """Losslessly compress a uint8 picture.
 
     q: a BPG quantizer 0..51, "min" (the cheapest of the model's Q range, estimated), "auto" or
@@ -18,11 +19,13 @@ def compress(pixels, q=None, model=None, backend: str = "auto", tau: bool = Fals
     "clf" (the Q-classifier); model: None or "auto" (the default: coded by RC and by RC+, the
     smaller file kept), "rc" (the paper's), "rc+" (four passes, beyond the paper) or a model
     object; tau: fit a per-image temperature (RC+: one per pass); tables: code a channel with a per-image
-    table of its residual where that is smaller than the model.  See rclib.qselect.compress and rclib.codec.compress.
+    table of its residual where that is smaller than the model; blend: also try the model and the
+    table together (a product of the two, format version 5) where that is smaller still.  See
+    rclib.qselect.compress and rclib.codec.compress.
     """
     from .qselect import compress as _compress
 
-    return _compress(pixels, q=q, model=model, backend=backend, tau=tau, tables=tables)
+    return _compress(pixels, q=q, model=model, backend=backend, tau=tau, tables=tables, blend=blend)
 
 
 def decompress(data: bytes, model=None):

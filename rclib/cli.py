@@ -54,12 +54,13 @@ def _compress(args) -> None:
     if note:
         print(f"rclib: note: {note}", file=sys.stderr)
     blob = qselect.compress(picture, q=_q_arg(args.q), model=_load_model(args.model), backend=args.backend,
-                            tau=args.tau, tables=not args.no_tables)
+                            tau=args.tau, tables=not args.no_tables, blend=args.blend)
     atomic_write(args.output, blob, force=args.force)
     i = codec.info(blob)
     print(f"{args.output}: {i['bytes']} bytes, {i['bpsp']:.3f} bpsp "
           f"(BPG Q{i['q']} {i['bpg_bpsp']:.3f} + residual {i['residual_bpsp']:.3f}"
-          f"{', tau' if i['tau'] else ''}{', tables ' + i['table_channels'] if i['table_channels'] else ''})")
+          f"{', tau' if i['tau'] else ''}{', tables ' + i['table_channels'] if i['table_channels'] else ''}"
+          f"{', blends ' + i['blend_channels'] if i['blend_channels'] else ''})")
 
 
 def _q_arg(value: str):
@@ -162,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "included, keep the cheapest); 'auto' (the default: the fewest BPG + per-image table bits "
                         "over the range, no network; with --no-tables the Q-classifier); 'clf' (the Q-classifier)")
     c.add_argument("--tau", action="store_true", help="fit a per-image temperature of the scales (RC+: one per pass): slower to encode, about 1 %% smaller")
+    c.add_argument("--blend", action="store_true",
+                   help="also try each channel as the network's and its table's product (format version 5): "
+                        "slower to encode, smaller on noisy photos")
     c.add_argument("--no-tables", action="store_true",
                    help="code every channel with the network, as the paper does (default: a per-image table where smaller)")
     c.add_argument("--model", default=None, help="auto (the default: code with rc and with rc+, keep the smaller file; "

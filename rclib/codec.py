@@ -3,11 +3,12 @@
 Layout (all integers big-endian; documented byte by byte in README.md):
 
     0   4  magic  89 52 43 0A  ("\\x89RC\\n")
-    4   1  format version (4; versions 1 (no model-kind byte), 2 (no tables) and 3 (tau for RC
-           only) still decode)
+    4   1  format version (4, or 5 for a file with blends; versions 1 (no model-kind byte), 2 (no
+           tables) and 3 (tau for RC only) still decode)
     5   1  flags: bit 0 = the source was grayscale (R = G = B; decoded back to one channel),
                   bit 1 = a per-image temperature tau follows the fixed header,
-                  bit 2 = per-image residual tables follow (version 3)
+                  bit 2 = per-image residual tables follow (version 3),
+                  bit 3 = blends follow the tables (version 5)
     6   4  width
    10   4  height
    14   1  BPG quantizer Q
@@ -26,6 +27,10 @@ Layout (all integers big-endian; documented byte by byte in README.md):
     .   L  only with flag bit 2: zlib of the tables' frequencies, uint16 big-endian, for each
            channel some pass uses, in R G B order, its rows (1 for R, 7 for G, 49 for B) of
            window + 1 values, each row summing to 4096 with every value >= 1 (entropy.TABLE_*)
+           (with flag bit 3 the mask may be 0: the tables are then those of the blended channels)
+    .   2  only with flag bit 3: which (pass, channel) use a blend of the model and the channel's
+           table (entropy.Blend), bit 3 * pass + c, nonzero and apart from the table mask
+    .   6  only with flag bit 3: per channel R G B the blend's exponents a and b, in sixteenths
     . 4*N  length of each residual stream
     .   4  CRC-32 of every byte above
     .      the BPG file, then the N residual streams, back to back; nothing after them
@@ -46,10 +51,12 @@ from .limits import check_pixels
 from .mixture import Mixture
 
 MAGIC = b"\x89RC\n"
-FLAG_GRAY, FLAG_TAU, FLAG_TABLES = 1, 2, 4
+FLAG_GRAY, FLAG_TAU, FLAG_TABLES, FLAG_BLEND = 1, 2, 4, 8
 _TAU = struct.Struct(">15f")
-VERSION = 4
-VERSIONS = (1, 2, 3, 4)
+_BLEND = struct.Struct(">H6B")
+VERSION = 4           # written unless the file has blends
+BLEND_VERSION = 5     # the first version with blends; older rclib reads every file without them
+VERSIONS = (1, 2, 3, 4, 5)
 _TABLES_MAX = 1 << 16
 _FIXED = struct.Struct(">4sBBIIBBH32s32sII")
 KINDS = ("rc", "rc+")   # the model-kind byte of version 2 indexes this
@@ -79,6 +86,8 @@ class Header:
     version: int = VERSION
     tables: list | None = None  # per channel None or uint16 frequencies (rows, window + 1)
     table_mask: int = 0         # bit 3 * pass + c: that pass codes channel c with tables[c]
+    blend_mask: int = 0         # bit 3 * pass + c: that pass codes channel c with a blend
+    blend_ab: tuple = ((0, 0),) * 3  # per channel the blend's exponents (sixteenths)
 
 
 def strip_rows(width: int, height: int) -> int:
@@ -103,8 +112,9 @@ def strip_spans(width: int, height: int) -> list[tuple[int, int]]:
 
 
 def pack_header(h: Header) -> bytes:
-    has_tables = h.table_mask != 0
-    flags = h.flags | (FLAG_TAU if h.tau is not None else 0) | (FLAG_TABLES if has_tables else 0)
+    has_tables = (h.table_mask | h.blend_mask) != 0
+    flags = (h.flags | (FLAG_TAU if h.tau is not None else 0) | (FLAG_TABLES if has_tables else 0)
+             | (FLAG_BLEND if h.blend_mask else 0))
     body = _FIXED.pack(MAGIC, h.version, flags, h.width, h.height, h.q, h.window, h.strip_rows,
                        h.weights_id, h.pixels_sha256, h.bpg_length, len(h.stream_lengths))
     if h.version >= 2:
@@ -115,6 +125,8 @@ def pack_header(h: Header) -> bytes:
     if has_tables:
         blob = pack_tables(h.tables)
         body += struct.pack(">HI", h.table_mask, len(blob)) + blob
+    if h.blend_mask:
+        body += _BLEND.pack(h.blend_mask, *(v for ab in h.blend_ab for v in ab))
     body += struct.pack(f">{len(h.stream_lengths)}I", *h.stream_lengths)
     return body + struct.pack(">I", zlib.crc32(body))
 
@@ -145,13 +157,21 @@ def unpack_header(data: bytes) -> tuple[Header, int]:
             raise FormatError("truncated or corrupt .rc file (tables)")
         blob = data[table + 6:table + 6 + size]
         table += 6 + size
+    bmask, blend_ab = 0, ((0, 0),) * 3
+    if flags & FLAG_BLEND and version >= BLEND_VERSION:
+        if len(data) < table + _BLEND.size:
+            raise FormatError("truncated .rc file (blends)")
+        bmask, *ab = _BLEND.unpack_from(data, table)
+        blend_ab = tuple(zip(ab[::2], ab[1::2]))
+        table += _BLEND.size
     end = table + 4 * n
     if n > 24 * 65536 or len(data) < end + 4:
         raise FormatError("truncated or corrupt .rc file (stream table)")
     (crc,) = struct.unpack_from(">I", data, end)
     if zlib.crc32(data[:end]) != crc:
         raise FormatError("corrupt .rc file (header checksum mismatch)")
-    known = FLAG_GRAY | FLAG_TAU | (FLAG_TABLES if version >= 3 else 0)
+    known = (FLAG_GRAY | FLAG_TAU | (FLAG_TABLES if version >= 3 else 0)
+             | (FLAG_BLEND if version >= BLEND_VERSION else 0))
     if flags & ~known or w == 0 or h == 0 or rows == 0 or kind_byte >= len(KINDS):
         raise FormatError("corrupt .rc file (invalid header fields)")
     kind = KINDS[kind_byte]
@@ -171,15 +191,19 @@ def unpack_header(data: bytes) -> tuple[Header, int]:
         tau = tau.reshape(tau_passes, 3, -1)
         if not (np.isfinite(tau).all() and (tau > 0).all()):
             raise FormatError("corrupt .rc file (invalid tau)")
-    if flags & FLAG_TABLES and not 0 < mask < 1 << 3 * PASSES[kind]:
+    full = 1 << 3 * PASSES[kind]
+    if flags & FLAG_TABLES and not (0 < mask < full or flags & FLAG_BLEND and mask == 0):
         raise FormatError("corrupt .rc file (table mask)")
-    tables = unpack_tables(_channels_of(mask), blob, window) if flags & FLAG_TABLES else None
+    if flags & FLAG_BLEND and (not flags & FLAG_TABLES or not 0 < bmask < full or bmask & mask
+                               or any(not 0 < a + b <= 64 for a, b in blend_ab)):
+        raise FormatError("corrupt .rc file (blends)")
+    tables = unpack_tables(_channels_of(mask | bmask), blob, window) if flags & FLAG_TABLES else None
     lengths = list(struct.unpack_from(f">{n}I", data, table))
     start = end + 4
     if start + bpg_len + sum(lengths) != len(data):
         raise FormatError("truncated or corrupt .rc file (length mismatch)")
     return Header(w, h, q, window, rows, wid, pix, bpg_len, lengths, flags & FLAG_GRAY, tau, kind,
-                  version, tables, mask), start
+                  version, tables, mask, bmask, blend_ab), start
 
 
 def _channels_of(mask: int) -> int:
@@ -188,11 +212,23 @@ def _channels_of(mask: int) -> int:
 
 
 def pass_tables(header: Header, k: int) -> list | None:
-    """Pass k's per-channel table CDFs (None: the model) from a header, or None without tables."""
-    if not header.table_mask >> 3 * k & 7:
+    """Pass k's per-channel coders from a header: a table's CDFs, an entropy.Blend or None (the
+    model); None when the pass uses neither tables nor blends."""
+    if not (header.table_mask | header.blend_mask) >> 3 * k & 7:
         return None
-    return [entropy.table_cdf(header.tables[c]) if header.table_mask >> (3 * k + c) & 1 else None
-            for c in range(3)]
+
+    def coder(c):
+        if header.table_mask >> (3 * k + c) & 1:
+            return entropy.table_cdf(header.tables[c])
+        if header.blend_mask >> (3 * k + c) & 1:
+            return entropy.Blend(header.tables[c], *header.blend_ab[c])
+        return None
+    return [coder(c) for c in range(3)]
+
+
+def tables_only(coders: list | None) -> bool:
+    """Every channel of a pass from its table: no network needed."""
+    return coders is not None and all(isinstance(t, torch.Tensor) for t in coders)
 
 
 def pack_tables(tables: list) -> bytes:
@@ -284,14 +320,17 @@ def _weights_id(model) -> bytes:
 
 def _plus_strip(model, x_l: torch.Tensor, y0: int, y1: int, window: int, x: torch.Tensor | None = None,
                 streams: list[bytes] | None = None, bits: bool = False, tables: list | None = None,
-                tau: torch.Tensor | None = None, fit: bool = False):
+                tau: torch.Tensor | None = None, fit: bool = False, blends: list | None = None,
+                grids: list | None = None, freqs: list | None = None):
     """Rows y0..y1 (y0 even) with an RC+ model, pass by pass, each pass seeing x_l (with the
     model's margin) and the residuals of the earlier passes inside this strip only.
 
-    With x: encode (6 streams per pass), with bits=True the ideal bits (1, 3, rows, W), or with
-    fit=True each pass's subsample for fitting tau; with streams: decode, returning x's rows
-    (tables: per pass, what pass_tables gives).  tau (passes, 3, K): each pass's temperature.
-    One function, so all four see the same floats.
+    With x: encode (6 streams per pass; with blends, per pass a list of per-channel Blend or None,
+    only the blended channels; with grids (a list) and freqs, each pass's entropy.blend_grid_bits
+    is appended to grids), with bits=True the ideal bits (1, 3, rows, W) (blended channels' as
+    blends), or with fit=True each pass's subsample for fitting tau; with streams: decode,
+    returning x's rows (tables: per pass, what pass_tables gives).  tau (passes, 3, K): each
+    pass's temperature.  One function, so all four see the same floats.
     """
     from . import tau as tau_lib
     from .model_plus import PHASES, pad_even
@@ -310,9 +349,12 @@ def _plus_strip(model, x_l: torch.Tensor, y0: int, y1: int, window: int, x: torc
         n_rows, n_cols = len(range(y0 + dy, y1, 2)), len(range(dx, width, 2))
         if n_rows == 0 or n_cols == 0:
             out_streams += [None] if fit else [b""] * 6
+            if grids is not None:
+                grids.append(np.zeros((3, len(entropy.BLEND_GRID))))
             continue
         mine = None if tables is None else tables[k]
-        if mine is not None and all(t is not None for t in mine):
+        blend_k = None if blends is None else blends[k]
+        if tables_only(mine) or (blends is not None and not bits and not any(blend_k)):
             mix = None  # every channel of this pass from its table: no network needed
         else:
             with torch.no_grad():
@@ -329,9 +371,17 @@ def _plus_strip(model, x_l: torch.Tensor, y0: int, y1: int, window: int, x: torc
                 from .mixture import bit_map
 
                 with torch.no_grad():
-                    rows_out[:, :, dy::2, dx::2] = bit_map(mix, x_k, x_l_k)
+                    b = bit_map(mix, x_k, x_l_k)
+                    if blend_k is not None and any(blend_k):
+                        b = torch.where(torch.tensor([isinstance(t, entropy.Blend) for t in blend_k]).view(1, 3, 1, 1),
+                                        entropy.blend_bit_map(mix, x_k, x_l_k, blend_k, window), b)
+                    rows_out[:, :, dy::2, dx::2] = b
+            elif blends is not None:
+                out_streams += entropy.encode(mix, x_k, x_l_k, window, blend_k) if mix is not None else [b""] * 6
             else:
                 out_streams += entropy.encode(mix, x_k, x_l_k, window)
+                if grids is not None:
+                    grids.append(entropy.blend_grid_bits(mix, x_k, x_l_k, freqs, window))
         y = y0 - ya + dy
         residual[:, :, y:y + 2 * n_rows:2, dx:dx + 2 * n_cols:2] = x_k - x_l_k
         if streams is not None:
@@ -358,7 +408,8 @@ def as_rgb(pixels) -> tuple[np.ndarray, int]:
 
 
 def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "auto",
-             tau: bool = False, bpg_file: bytes | None = None, tables: bool = True) -> bytes:
+             tau: bool = False, bpg_file: bytes | None = None, tables: bool = True,
+             blend: bool = False) -> bytes:
     """Losslessly compress uint8 (H, W, 3) RGB or (H, W) grayscale at BPG quantizer q; returns
     .rc file bytes.  (Choosing q, "min" or "auto": rclib.compress / qselect.compress.)
 
@@ -368,6 +419,8 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
     bpg_file: BPG's file at q when the caller has it already (a Q search made it).
     tables: code a channel (of a pass, for RC+) with a per-image table instead of the model where
     that is smaller (entropy.TABLE_*).
+    blend: also try each channel as a blend of the model and its table (entropy.Blend, exponents
+    fitted per picture and channel) and keep it where it is smaller (format version 5).
     """
     given = rgb
     rgb, flags = as_rgb(rgb)
@@ -386,34 +439,55 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
     window = entropy.WINDOW
     fitted = _fit_tau(model, x, x_l, q, spans) if tau else None
     # tau stays only where the file comes out smaller with it
-    plain = compress(given, q, model, backend, False, bpg_file, tables) if fitted is not None else None
+    plain = compress(given, q, model, backend, False, bpg_file, tables, blend) if fitted is not None else None
     t = None if fitted is None else torch.from_numpy(fitted)
     freqs = [entropy.quantize_table(n) for n in entropy.table_counts(x, x_l, window)] if tables else None
+    blend = blend and tables
 
-    def code(span):
+    def code(span, blends=None):
+        """The strip's streams; with blend (first round) also its grid bits, with blends (second
+        round) only the blended channels' streams."""
         y0, y1 = span
         if kind == "rc+":
-            return _plus_strip(model, x_l, y0, y1, window, x=x, tau=t)
+            grids = [] if blend and blends is None else None
+            out = _plus_strip(model, x_l, y0, y1, window, x=x, tau=t, grids=grids, freqs=freqs,
+                              blends=None if blends is None else [blends] * PASSES[kind])
+            return out if grids is None else (out, grids)
         mix = _strip_mixture(model, x_l, q, y0, y1).with_tau(t)
-        return entropy.encode(mix, x[:, :, y0:y1], x_l[:, :, y0:y1], window)
+        x_s, x_l_s = x[:, :, y0:y1], x_l[:, :, y0:y1]
+        if blends is not None:
+            return entropy.encode(mix, x_s, x_l_s, window, blends)
+        out = entropy.encode(mix, x_s, x_l_s, window)
+        return (out, [entropy.blend_grid_bits(mix, x_s, x_l_s, freqs, window)]) if blend else out
 
     per_strip = entropy.parallel_map(code, spans)
-    chosen, mask = _choose_tables(per_strip, freqs, x, x_l, spans, window, kind) if tables else (None, 0)
+    by_blend, blend_ab = None, ((0, 0),) * 3
+    if blend:
+        grid = sum(g for _, grids in per_strip for g in grids)               # (3, grid points)
+        per_strip = [streams for streams, _ in per_strip]
+        blend_ab = tuple(entropy.BLEND_GRID[i] for i in grid.argmin(axis=1))
+        blends = [entropy.Blend(freqs[c], *blend_ab[c]) for c in range(3)]
+        by_blend = entropy.parallel_map(lambda span: code(span, blends), spans)
+    chosen, mask, bmask = (_choose_tables(per_strip, freqs, x, x_l, spans, window, kind, by_blend)
+                           if tables else (None, 0, 0))
     if mask == (1 << 3 * PASSES[kind]) - 1:
         fitted = None  # tau scales the model's channels only; none is left
     streams = [s for strip in per_strip for s in strip]
     header = Header(w, h, q, window, rows, _weights_id(model), pixels_sha256(rgb),
-                    len(bpg_file), [len(s) for s in streams], flags, fitted, kind, tables=chosen,
-                    table_mask=mask)
+                    len(bpg_file), [len(s) for s in streams], flags, fitted, kind,
+                    BLEND_VERSION if bmask else VERSION, chosen, mask, bmask,
+                    blend_ab if bmask else ((0, 0),) * 3)
     out = pack_header(header) + bpg_file + b"".join(streams)
     return plain if plain is not None and len(plain) <= len(out) else out
 
 
-def _choose_tables(per_strip: list[list[bytes]], freqs: list[np.ndarray], x, x_l, spans, window, kind):
+def _choose_tables(per_strip: list[list[bytes]], freqs: list[np.ndarray], x, x_l, spans, window, kind,
+                   by_blend: list[list[bytes]] | None = None):
     """Code every strip (and pass) with the per-image tables too; send a channel's table when it
-    saves more than its own bytes, and then code each pass's channel with whichever of the model
-    and the table is shorter, replacing the model's streams in per_strip where the table wins.
-    Returns the header's tables and mask ((None, 0) when no table is worth sending)."""
+    saves more than its own bytes, and then code each pass's channel with whichever of the model,
+    the table (and the blend, whose streams by_blend holds) is shorter, replacing the model's
+    streams in per_strip where another wins.  Returns the header's tables, table mask and blend
+    mask ((None, 0, 0) when no table is worth sending)."""
     from .model_plus import PHASES
 
     cdfs = [entropy.table_cdf(f) for f in freqs]
@@ -432,32 +506,54 @@ def _choose_tables(per_strip: list[list[bytes]], freqs: list[np.ndarray], x, x_l
     sizes = lambda strips: np.array([[sum(len(s[6 * k + 2 * c]) + len(s[6 * k + 2 * c + 1]) for s in strips)  # noqa: E731
                                       for c in range(3)] for k in range(len(phases))])
     by_model, by_table_size = sizes(per_strip), sizes(by_table)
-    mask, saved = table_mask(by_model, by_table_size, [len(pack_tables([f])) for f in freqs])
-    chosen = [f if _channels_of(mask) >> c & 1 else None for c, f in enumerate(freqs)]
-    if not mask or saved <= 6 + len(pack_tables(chosen)):  # the whole section must pay for itself
-        return None, 0
+    side = [len(pack_tables([f])) for f in freqs]
+
+    def option(by_blend_size):
+        """(bytes saved net of the header section, tables, table mask, blend mask)."""
+        mask, bmask, saved = coder_masks(by_model, by_table_size, side, by_blend_size)
+        chosen = [f if _channels_of(mask | bmask) >> c & 1 else None for c, f in enumerate(freqs)]
+        section = 6 + len(pack_tables(chosen)) + (_BLEND.size if bmask else 0)
+        return saved - section, chosen, mask, bmask
+
+    options = [option(None)] + ([option(sizes(by_blend))] if by_blend is not None else [])
+    net, chosen, mask, bmask = max(options, key=lambda o: o[0])  # ties: without blends
+    if not (mask | bmask) or net <= 0:  # the whole section must pay for itself
+        return None, 0, 0
     for k in range(len(phases)):
         for c in range(3):
-            if mask >> (3 * k + c) & 1:
-                j = 6 * k + 2 * c
-                for strip, alt in zip(per_strip, by_table):
-                    strip[j:j + 2] = alt[j:j + 2]
-    return chosen, mask
+            for bits, alts in ((mask, by_table), (bmask, by_blend)):
+                if bits >> (3 * k + c) & 1:
+                    j = 6 * k + 2 * c
+                    for strip, alt in zip(per_strip, alts):
+                        strip[j:j + 2] = alt[j:j + 2]
+    return chosen, mask, bmask
 
 
 def table_mask(by_model: np.ndarray, by_table: np.ndarray, side) -> tuple[int, float]:
-    """The coder's choice of tables: a channel's table is sent when the passes it codes shorter
-    than the model save more than its own size (side[c]), and then codes those passes.
-    by_model, by_table: sizes (passes, 3), side: (3,), all in one unit (bytes, or ideal bits).
-    Returns the header's mask (bit 3 * pass + channel) and what the sent tables save."""
-    mask, saved_all = 0, 0.0
+    """The coder's choice of tables (without blends): coder_masks' table mask and saving."""
+    mask, _, saved = coder_masks(by_model, by_table, side)
+    return mask, saved
+
+
+def coder_masks(by_model: np.ndarray, by_table: np.ndarray, side, by_blend: np.ndarray | None = None):
+    """The coder's choice of tables and blends: a channel's table is sent when the passes it (or
+    its blend) codes shorter than the model save more than its own size (side[c]), and then
+    codes those passes, each with the shorter of the two.  by_model, by_table, by_blend: sizes
+    (passes, 3), side: (3,), all in one unit (bytes, or ideal bits).  Returns the header's table
+    mask and blend mask (bit 3 * pass + channel) and what the sent tables save."""
+    alt = by_table if by_blend is None else np.minimum(by_table, by_blend)
+    mask, bmask, saved_all = 0, 0, 0.0
     for c in range(3):
-        wins = [k for k in range(len(by_model)) if by_table[k, c] < by_model[k, c]]
-        saved = sum(by_model[k, c] - by_table[k, c] for k in wins)
+        wins = [k for k in range(len(by_model)) if alt[k, c] < by_model[k, c]]
+        saved = sum(by_model[k, c] - alt[k, c] for k in wins)
         if wins and saved > side[c]:
-            mask |= sum(1 << (3 * k + c) for k in wins)
+            for k in wins:
+                if by_blend is not None and by_blend[k, c] < by_table[k, c]:
+                    bmask |= 1 << (3 * k + c)
+                else:
+                    mask |= 1 << (3 * k + c)
             saved_all += saved
-    return mask, saved_all
+    return mask, bmask, saved_all
 
 
 def _check_q(q) -> int:
@@ -529,7 +625,7 @@ def decompress(data: bytes, model=None) -> np.ndarray:
         mine = streams[per_strip * i:per_strip * (i + 1)]
         if header.kind == "rc+":
             return _plus_strip(model, x_l, y0, y1, header.window, streams=mine, tables=tables, tau=t)
-        if tables[0] is not None and all(c is not None for c in tables[0]):
+        if tables_only(tables[0]):
             mix = None  # every channel from its table: no forward pass needed
         else:
             mix = _strip_mixture(model, x_l, header.q, y0, y1).with_tau(t)
@@ -550,8 +646,10 @@ def decompress(data: bytes, model=None) -> np.ndarray:
     return x
 
 
-def residual_bit_map(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=None, tau=None) -> np.ndarray:
-    """The model's ideal cost of every subpixel of x given x_l (BPG at Q q), float (H, W, 3), in bits.
+def residual_bit_map(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=None, tau=None,
+                     blends: list | None = None) -> np.ndarray:
+    """The model's ideal cost of every subpixel of x given x_l (BPG at Q q), float (H, W, 3), in bits
+    (blends: per pass, per channel an entropy.Blend or None: those channels' bits as the blend's).
 
     Computed strip by strip with the coder's own context margins (and, for RC+, the residuals
     each strip's passes see), so memory stays bounded and the bits are the coder's; training's
@@ -567,11 +665,15 @@ def residual_bit_map(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=None, t
     def bits(span):
         y0, y1 = span
         if model_lib.kind(model) == "rc+":
-            out = _plus_strip(model, x_l, y0, y1, entropy.WINDOW, x=x, bits=True, tau=t)
+            out = _plus_strip(model, x_l, y0, y1, entropy.WINDOW, x=x, bits=True, tau=t, blends=blends)
         else:
             with torch.no_grad():
                 mix = _strip_mixture(model, x_l, q, y0, y1).with_tau(t)
                 out = bit_map(mix, x[:, :, y0:y1], x_l[:, :, y0:y1])
+                if blends is not None and blends[0] is not None and any(blends[0]):
+                    mine = torch.tensor([isinstance(b, entropy.Blend) for b in blends[0]]).view(1, 3, 1, 1)
+                    out = torch.where(mine, entropy.blend_bit_map(mix, x[:, :, y0:y1], x_l[:, :, y0:y1],
+                                                                  blends[0]), out)
         return out[0].permute(1, 2, 0).cpu().numpy()
 
     spans = strip_spans(x.shape[3], x.shape[2])
@@ -630,16 +732,20 @@ def estimate_residual_bits(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=N
 
 def estimate_coded_bits(rgb: np.ndarray, data: bytes, model=None) -> float:
     """Ideal residual bits of the picture as an .rc file codes it: the model (with the file's tau)
-    where the file uses it, the file's tables (and their header bytes) where it uses them."""
+    where the file uses it, the file's tables (and their header bytes) where it uses them, its
+    blends where it uses them."""
     header, pos = unpack_header(bytes(data))
     x_l_rgb = bpg.decode(bytes(data[pos:pos + header.bpg_length]))
+    blends = ([[c if isinstance(c, entropy.Blend) else None for c in (pass_tables(header, k) or [None] * 3)]
+               for k in range(PASSES[header.kind])] if header.blend_mask else None)
     by_model = _pass_sums(residual_bit_map(rgb, x_l_rgb, header.q, model or model_for_file(header.weights_id),
-                                           header.tau), header.kind)
-    if not header.table_mask:
+                                           header.tau, blends), header.kind)
+    if not header.table_mask | header.blend_mask:
         return float(by_model.sum())
     by_table = _pass_sums(_table_bit_maps(rgb, x_l_rgb, header.tables, header.window), header.kind)
     use = np.array([[header.table_mask >> (3 * k + c) & 1 for c in range(3)] for k in range(len(by_model))], bool)
-    return float(np.where(use, by_table, by_model).sum() + 8 * len(pack_tables(header.tables)))
+    section = len(pack_tables(header.tables)) + (_BLEND.size if header.blend_mask else 0)
+    return float(np.where(use, by_table, by_model).sum() + 8 * section)
 
 
 def info(data: bytes) -> dict:
@@ -654,7 +760,9 @@ def info(data: bytes) -> dict:
             "strips": len(header.stream_lengths) // (6 * PASSES[header.kind]),
             "grayscale": bool(header.flags & FLAG_GRAY), "tau": header.tau is not None,
             "table_channels": "".join("RGB"[c] for c in range(3) if _channels_of(header.table_mask) >> c & 1),
-            "table_mask": header.table_mask}
+            "table_mask": header.table_mask,
+            "blend_channels": "".join("RGB"[c] for c in range(3) if _channels_of(header.blend_mask) >> c & 1),
+            "blend_mask": header.blend_mask}
 
 
 def extract_bpg(data: bytes) -> bytes:

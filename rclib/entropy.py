@@ -23,6 +23,7 @@ import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -270,17 +271,24 @@ def encode_tables(cdfs: list[torch.Tensor], x: torch.Tensor, x_l: torch.Tensor, 
     return [s for c in range(3) for s in _table_encode(cdfs[c], c, x, residual, window)]
 
 
-def encode(mix: Mixture, x: torch.Tensor, x_l: torch.Tensor, window: int = WINDOW) -> list[bytes]:
+def encode(mix: Mixture, x: torch.Tensor, x_l: torch.Tensor, window: int = WINDOW,
+           blends: list | None = None) -> list[bytes]:
     """x, x_l: (1, 3, H, W) float 0..255 -> 6 byte strings: for R, G, B the window symbols
-    and the escaped values."""
+    and the escaped values.  blends: per channel None (the model) or a Blend; with blends, only
+    the blended channels are coded (the others' strings are empty)."""
     torchac = _torchac()
     residual = x - x_l
     out = []
     for c in range(3):
+        if blends is not None and blends[c] is None:
+            out += [b"", b""]
+            continue
         weights, centres, inv_s = _channel_params(mix, c, x_l, residual)
         start = window_start(weights, centres, window)
         sym, outside = _to_symbols(x[0, c].reshape(-1), start, window)
-        cdf = quantized_cdf(weights, centres, inv_s, start, window)
+        cdf = (quantized_cdf(weights, centres, inv_s, start, window) if blends is None else
+               blend_cdf(weights, centres, inv_s, start, x_l[0, c].reshape(-1), table_context(residual, c),
+                         blends[c], window))
         out.append(torchac.encode_int16_normalized_cdf(cdf, sym))
         out.append(torchac.encode_int16_normalized_cdf(_uniform_cdf(len(outside), window), outside)
                    if len(outside) else b"")
@@ -290,7 +298,8 @@ def encode(mix: Mixture, x: torch.Tensor, x_l: torch.Tensor, window: int = WINDO
 def decode(mix: Mixture | None, x_l: torch.Tensor, streams: list[bytes], window: int = WINDOW,
            tables: list | None = None) -> torch.Tensor:
     """Inverse of encode: decode R, then G given r_R, then B given r_R and r_G.  tables: per
-    channel None (the mixture's) or the int16 CDF rows of a per-image table (encode_tables)."""
+    channel None (the mixture's), the int16 CDF rows of a per-image table (encode_tables) or a
+    Blend of the two."""
     torchac = _torchac()
     if len(streams) != 6:
         raise ValueError("expected 6 residual streams")
@@ -298,14 +307,17 @@ def decode(mix: Mixture | None, x_l: torch.Tensor, streams: list[bytes], window:
     x = torch.zeros_like(x_l)
     residual = torch.zeros_like(x_l)
     for c in range(3):
-        if tables is not None and tables[c] is not None:
+        blend = tables[c] if tables is not None and isinstance(tables[c], Blend) else None
+        if tables is not None and tables[c] is not None and blend is None:
             x[0, c] = _table_decode(tables[c], c, x_l, residual, streams[2 * c:2 * c + 2], window).view(h, w)
             residual[0, c] = x[0, c] - x_l[0, c]
             continue
         weights, centres, inv_s = _channel_params(mix, c, x_l, residual)
         start = window_start(weights, centres, window)
-        sym = torchac.decode_int16_normalized_cdf(quantized_cdf(weights, centres, inv_s, start, window),
-                                                  streams[2 * c])
+        cdf = (quantized_cdf(weights, centres, inv_s, start, window) if blend is None else
+               blend_cdf(weights, centres, inv_s, start, x_l[0, c].reshape(-1), table_context(residual, c),
+                         blend, window))
+        sym = torchac.decode_int16_normalized_cdf(cdf, streams[2 * c])
         n_esc = int((sym == window).sum())
         outside = (torchac.decode_int16_normalized_cdf(_uniform_cdf(n_esc, window), streams[2 * c + 1])
                    if n_esc else torch.zeros(0, dtype=torch.int16))
@@ -321,3 +333,111 @@ def cdf_bits(cdf: torch.Tensor, symbols: torch.Tensor) -> float:
     s = symbols.long().unsqueeze(1)
     p = (full.gather(1, s + 1) - full.gather(1, s)).double() / (1 << 16)
     return float(-torch.log2(p).sum())
+
+
+# ----------------------------------------------------------------------------- blends (format 5)
+# A channel may also be coded with the model's mixture and the per-image table together, as a
+# product of experts: p(v) ~ p_model(v)^a * p_table(v | row)^b over the model's window (and its
+# escape).  The table knows the picture's own joint pattern across R, G and B, the model knows
+# where in the picture the residual is large: on noisy photos the product beats both.  a and b
+# are sixteenths fitted per picture and channel (BLEND_GRID).
+BLEND_GRID = tuple((a, b) for a in (2, 4, 8, 12, 16, 20) for b in (4, 8, 12, 16, 20))
+BLEND_SUBSAMPLE = 4   # the grid is scored on every 4th subpixel
+
+
+@dataclass(frozen=True)
+class Blend:
+    """How a channel is coded as a blend: the table's frequencies and the exponents a/16, b/16."""
+    freqs: np.ndarray
+    a: int
+    b: int
+
+    def probs(self) -> torch.Tensor:
+        return torch.from_numpy(self.freqs.astype(np.float32) / TABLE_TOTAL)
+
+
+def _blend_log_probs(weights, centres, inv_scales, start, x_l_c, rows, probs, window):
+    """log2 of the model's and of the table's probabilities (m, window + 1) over the model's
+    window values and its escape, for one block of subpixels."""
+    offsets = torch.arange(window + 1, dtype=torch.float32) - 0.5
+    u = start.unsqueeze(1) + offsets
+    u[:, 0].masked_fill_(u[:, 0] < 0, -math.inf)
+    u[:, -1].masked_fill_(u[:, -1] > 255, math.inf)
+    t = ((u.unsqueeze(1) - centres.unsqueeze(2)) * inv_scales.unsqueeze(2)).sigmoid()
+    cdf = (t * weights.unsqueeze(2)).sum(dim=1)                                # (m, W+1)
+    p_model = torch.cat([cdf[:, 1:] - cdf[:, :-1], 1 - (cdf[:, -1:] - cdf[:, :1])], dim=1)
+    sym = (start.unsqueeze(1) + torch.arange(window, dtype=torch.float32) - x_l_c.unsqueeze(1)
+           + window // 2).long()                                               # table symbols
+    inside = (sym >= 0) & (sym < window)
+    row_p = probs[rows]                                                        # (m, W+1)
+    p_in = row_p.gather(1, sym.clamp(0, window - 1))
+    p_out = row_p[:, window:] / (256 - window)
+    p_table = torch.where(inside, p_in, p_out)
+    p_table = torch.cat([p_table, (1 - p_table.sum(dim=1, keepdim=True)).clamp(min=1.0 / TABLE_TOTAL)], dim=1)
+    return torch.log2(p_model.clamp(min=1e-12)), torch.log2(p_table)
+
+
+def blend_cdf(weights, centres, inv_scales, start, x_l_c, rows, blend: Blend, window: int = WINDOW) -> torch.Tensor:
+    """int16 CDFs (N, window + 2) of the blend, in quantized_cdf's layout (every symbol >= 1)."""
+    n = weights.shape[0]
+    free = (1 << PRECISION) - (window + 1)
+    probs = blend.probs()
+    out = torch.empty(n, window + 2, dtype=torch.int32)
+    for lo in range(0, n, _BLOCK):
+        hi = min(lo + _BLOCK, n)
+        lm, lt = _blend_log_probs(weights[lo:hi], centres[lo:hi], inv_scales[lo:hi], start[lo:hi],
+                                  x_l_c[lo:hi], rows[lo:hi], probs, window)
+        p = torch.softmax((blend.a * lm + blend.b * lt) * (math.log(2) / 16), dim=1)
+        cdf = torch.zeros(hi - lo, window + 1)
+        cdf[:, 1:] = torch.cumsum(p[:, :window], dim=1)
+        out[lo:hi, :window + 1] = torch.round(cdf.clamp_(0, 1) * free).to(torch.int32)
+    out[:, :window + 1] += torch.arange(window + 1, dtype=torch.int32)
+    out[:, window + 1] = 0
+    return (out - (out >= 1 << 15).to(torch.int32) * (1 << 16)).to(torch.int16)
+
+
+def blend_grid_bits(mix: Mixture, x: torch.Tensor, x_l: torch.Tensor, freqs: list, window: int = WINDOW) -> np.ndarray:
+    """Ideal bits (3, len(BLEND_GRID)) of each channel coded as a blend with each grid point
+    on every BLEND_SUBSAMPLE-th subpixel (escapes' uniform part left out, the same for all): what
+    the encoder fits a and b on."""
+    residual = x - x_l
+    out = np.zeros((3, len(BLEND_GRID)))
+    grid = torch.tensor(BLEND_GRID, dtype=torch.float32) / 16                  # (G, 2)
+    pick = slice(None, None, BLEND_SUBSAMPLE)
+    for c in range(3):
+        weights, centres, inv_s = (t[pick] for t in _channel_params(mix, c, x_l, residual))
+        start = window_start(weights, centres, window)
+        sym, _ = _to_symbols(x[0, c].reshape(-1)[pick], start, window)
+        rows = table_context(residual, c)[pick]
+        probs = torch.from_numpy(freqs[c].astype(np.float32) / TABLE_TOTAL)
+        x_l_c = x_l[0, c].reshape(-1)[pick]
+        for lo in range(0, len(start), 8 * _BLOCK):
+            hi = min(lo + 8 * _BLOCK, len(start))
+            lm, lt = _blend_log_probs(weights[lo:hi], centres[lo:hi], inv_s[lo:hi], start[lo:hi],
+                                      x_l_c[lo:hi], rows[lo:hi], probs, window)
+            s = sym[lo:hi].long().unsqueeze(1)
+            for g, (a, b) in enumerate(grid.tolist()):
+                logit = a * lm + b * lt
+                lp = logit.gather(1, s)[:, 0] - torch.logsumexp(logit * math.log(2), dim=1) / math.log(2)
+                out[c, g] -= float(lp.sum(dtype=torch.float64))
+    return out
+
+
+def blend_bit_map(mix: Mixture, x: torch.Tensor, x_l: torch.Tensor, blends: list, window: int = WINDOW) -> torch.Tensor:
+    """Ideal bits (1, 3, H, W) of the channels coded as blends (others 0), escapes included."""
+    residual = x - x_l
+    _, _, h, w = x.shape
+    out = torch.zeros(1, 3, h, w)
+    for c, blend in enumerate(blends):
+        if not isinstance(blend, Blend):
+            continue
+        weights, centres, inv_s = _channel_params(mix, c, x_l, residual)
+        start = window_start(weights, centres, window)
+        sym, _ = _to_symbols(x[0, c].reshape(-1), start, window)
+        lm, lt = _blend_log_probs(weights, centres, inv_s, start, x_l[0, c].reshape(-1),
+                                  table_context(residual, c), blend.probs(), window)
+        logit = (blend.a * lm + blend.b * lt) / 16
+        lp = logit.gather(1, sym.long().unsqueeze(1))[:, 0] - torch.logsumexp(logit * math.log(2), dim=1) / math.log(2)
+        bits = -lp + (sym == window).float() * math.log2(256 - window)
+        out[0, c] = bits.view(h, w)
+    return out

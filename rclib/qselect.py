@@ -130,16 +130,17 @@ def kind_per_picture(model) -> bool:
     return isinstance(model, str) and model == "auto"
 
 
-def compress(rgb, q=None, model=None, backend: str = "auto", tau: bool = False, tables: bool = True) -> bytes:
+def compress(rgb, q=None, model=None, backend: str = "auto", tau: bool = False, tables: bool = True,
+             blend: bool = False) -> bytes:
     """rclib.compress: choose the model kind ("auto": the smaller file of each kind) and Q by
     their strategies, then code the picture.  `tau`: fit a per-image temperature (each kind's own)."""
     if kind_per_picture(model):
-        return min((compress(rgb, q, kind, backend, tau, tables) for kind in AUTO_MODELS),
+        return min((compress(rgb, q, kind, backend, tau, tables, blend) for kind in AUTO_MODELS),
                    key=len)  # ties: RC, which decodes faster
     picture, _ = codec.as_rgb(rgb)
     model = codec.resolve_model(model)
     chosen, bpg_file = choose_q(picture, q, model, backend, tables)
-    return codec.compress(rgb, chosen, model, backend, tau, bpg_file=bpg_file, tables=tables)
+    return codec.compress(rgb, chosen, model, backend, tau, bpg_file=bpg_file, tables=tables, blend=blend)
 
 
 # ----------------------------------------------------------------------------- Q histories

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from rclib import reproduce
 
+from .test_project import _bench_script
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -179,3 +181,48 @@ def test_readme_rc_plus_tau_gain_is_the_committed_benchmark_output():
     text = " ".join((ROOT / "README.md").read_text().split())
     assert (f"For RC+ on the {int(row.pictures)} validation pictures at `--q auto` it saves {row.saved_pct:.2f} % "
             f"(mean {row.bpsp:.3f} → {row.bpsp_tau:.3f} bpsp, kept for {int(row.tau_kept)} pictures") in text
+
+
+def test_readme_channel_gap_table_is_the_committed_benchmark_output():
+    """The README's per-channel table (network against the per-photo histogram) is
+    `bench/channel_gap.py`'s committed output, and its sentence quotes the native crops' rows."""
+    import pandas as pd
+
+    gap = _bench_script("channel_gap")
+    table = gap.summary(pd.read_csv(ROOT / "docs" / "channel_gap.csv"))
+    readme = (ROOT / "README.md").read_text()
+    assert gap.markdown(table) in readme
+    native = table.set_index("package").loc["enlightenment-data~native"]
+    text = " ".join(readme.split())
+    assert (f"on enlightenment's native crops it prices R {100 * (1 - native['network R'] / native['hch R']):.0f} % "
+            f"below the histogram but pays {100 * (native['network G'] / native['hch G'] - 1):.0f} % more for G and "
+            f"{100 * (native['network B'] / native['hch B'] - 1):.0f} % more for B") in text
+
+
+def test_readme_blend_table_is_the_committed_benchmark_output():
+    """The README's `--blend` table and sentence are `bench/blend_gain.py`'s committed tables."""
+    import pandas as pd
+
+    gain = _bench_script("blend_gain")
+    rc, plus = (pd.read_csv(ROOT / "docs" / f, keep_default_na=False)
+                for f in ("blend_gain_rc.csv", "blend_gain_rcplus.csv"))
+    table, markdown = gain.combined(rc, plus)
+    readme = (ROOT / "README.md").read_text()
+    assert markdown in readme
+    row = table.set_index("package").loc["all"]
+    text = " ".join(readme.split())
+    assert (f"the {int(row.pictures)} validation pictures at `--q auto` it saves "
+            f"{100 * (1 - row['RC --blend'] / row['RC']):.1f} % for RC, "
+            f"{100 * (1 - row['RC+ --blend'] / row['RC+']):.1f} % for RC+ and {row.saved_pct:.1f} % for the "
+            f"default `--model auto` (mean {row['RC or RC+']:.3f} → {row['RC or RC+ --blend']:.3f} bpsp") in text
+    for t in (rc, plus):  # a blend is kept only where it makes the file smaller
+        assert (t.bpsp_blend <= t.bpsp).all()
+    plus_run = json.loads((ROOT / "docs" / "results.json").read_text())["rc_plus"]["codecs"]
+    assert abs(plus_run["RC or RC+"]["bpsp"] - row["RC or RC+"]) < 5e-4  # notebook 06's run, the same files
+    assert (f"against WebP's {plus_run['WebP-LL']['bpsp']:.3f} and JPEG XL e9's "
+            f"{plus_run['JPEGXL-LL-e9']['bpsp']:.3f} in notebook 06") in text
+    ratio = lambda t, a, b: t[a].sum() / t[b].sum()  # noqa: E731
+    assert (f"coding takes {ratio(rc, 'code_blend_s', 'code_s'):.1f} (RC) and "
+            f"{ratio(plus, 'code_blend_s', 'code_s'):.1f} (RC+) times as long") in text
+    assert (f"RC's files decode in {ratio(rc, 'decode_blend_s', 'decode_s'):.1f} times the time, RC+'s in "
+            f"{ratio(plus, 'decode_blend_s', 'decode_s'):.1f} times") in text
