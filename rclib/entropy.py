@@ -345,7 +345,7 @@ BLEND_GRID = tuple((a, b) for a in (2, 4, 8, 12, 16, 20) for b in (4, 8, 12, 16,
 BLEND_SUBSAMPLE = 4   # the grid is scored on every 4th subpixel
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Blend:
     """How a channel is coded as a blend: the table's frequencies and the exponents a/16, b/16."""
     freqs: np.ndarray
