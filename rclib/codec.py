@@ -372,9 +372,8 @@ def _plus_strip(model, x_l: torch.Tensor, y0: int, y1: int, window: int, x: torc
 
                 with torch.no_grad():
                     b = bit_map(mix, x_k, x_l_k)
-                    if blend_k is not None and any(blend_k):
-                        b = torch.where(torch.tensor([isinstance(t, entropy.Blend) for t in blend_k]).view(1, 3, 1, 1),
-                                        entropy.blend_bit_map(mix, x_k, x_l_k, blend_k, window), b)
+                    if blend_k is not None:
+                        b = entropy.blend_bit_map(mix, x_k, x_l_k, blend_k, b, window)
                     rows_out[:, :, dy::2, dx::2] = b
             elif blends is not None:
                 out_streams += entropy.encode(mix, x_k, x_l_k, window, blend_k) if mix is not None else [b""] * 6
@@ -670,10 +669,8 @@ def residual_bit_map(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=None, t
             with torch.no_grad():
                 mix = _strip_mixture(model, x_l, q, y0, y1).with_tau(t)
                 out = bit_map(mix, x[:, :, y0:y1], x_l[:, :, y0:y1])
-                if blends is not None and blends[0] is not None and any(blends[0]):
-                    mine = torch.tensor([isinstance(b, entropy.Blend) for b in blends[0]]).view(1, 3, 1, 1)
-                    out = torch.where(mine, entropy.blend_bit_map(mix, x[:, :, y0:y1], x_l[:, :, y0:y1],
-                                                                  blends[0]), out)
+                if blends is not None and blends[0] is not None:
+                    out = entropy.blend_bit_map(mix, x[:, :, y0:y1], x_l[:, :, y0:y1], blends[0], out)
         return out[0].permute(1, 2, 0).cpu().numpy()
 
     spans = strip_spans(x.shape[3], x.shape[2])

@@ -377,6 +377,11 @@ def _blend_log_probs(weights, centres, inv_scales, start, x_l_c, rows, probs, wi
     return torch.log2(p_model.clamp(min=1e-12)), torch.log2(p_table)
 
 
+def _log2_prob_of(logit: torch.Tensor, sym: torch.Tensor) -> torch.Tensor:
+    """log2 of the probability of symbol sym (m,) under 2 ** logit (m, W+1), normalized per row."""
+    return logit.gather(1, sym.long().unsqueeze(1))[:, 0] - torch.logsumexp(logit * math.log(2), dim=1) / math.log(2)
+
+
 def blend_cdf(weights, centres, inv_scales, start, x_l_c, rows, blend: Blend, window: int = WINDOW) -> torch.Tensor:
     """int16 CDFs (N, window + 2) of the blend, in quantized_cdf's layout (every symbol >= 1)."""
     n = weights.shape[0]
@@ -409,25 +414,24 @@ def blend_grid_bits(mix: Mixture, x: torch.Tensor, x_l: torch.Tensor, freqs: lis
         start = window_start(weights, centres, window)
         sym, _ = _to_symbols(x[0, c].reshape(-1)[pick], start, window)
         rows = table_context(residual, c)[pick]
-        probs = torch.from_numpy(freqs[c].astype(np.float32) / TABLE_TOTAL)
+        probs = Blend(freqs[c], 0, 0).probs()
         x_l_c = x_l[0, c].reshape(-1)[pick]
         for lo in range(0, len(start), 8 * _BLOCK):
             hi = min(lo + 8 * _BLOCK, len(start))
             lm, lt = _blend_log_probs(weights[lo:hi], centres[lo:hi], inv_s[lo:hi], start[lo:hi],
                                       x_l_c[lo:hi], rows[lo:hi], probs, window)
-            s = sym[lo:hi].long().unsqueeze(1)
             for g, (a, b) in enumerate(grid.tolist()):
-                logit = a * lm + b * lt
-                lp = logit.gather(1, s)[:, 0] - torch.logsumexp(logit * math.log(2), dim=1) / math.log(2)
-                out[c, g] -= float(lp.sum(dtype=torch.float64))
+                out[c, g] -= float(_log2_prob_of(a * lm + b * lt, sym[lo:hi]).sum(dtype=torch.float64))
     return out
 
 
-def blend_bit_map(mix: Mixture, x: torch.Tensor, x_l: torch.Tensor, blends: list, window: int = WINDOW) -> torch.Tensor:
-    """Ideal bits (1, 3, H, W) of the channels coded as blends (others 0), escapes included."""
+def blend_bit_map(mix: Mixture, x: torch.Tensor, x_l: torch.Tensor, blends: list, model_bits: torch.Tensor,
+                  window: int = WINDOW) -> torch.Tensor:
+    """model_bits (1, 3, H, W) with the channels coded as blends replaced by their ideal bits
+    (escapes included)."""
     residual = x - x_l
     _, _, h, w = x.shape
-    out = torch.zeros(1, 3, h, w)
+    out = model_bits.clone()
     for c, blend in enumerate(blends):
         if not isinstance(blend, Blend):
             continue
@@ -436,8 +440,6 @@ def blend_bit_map(mix: Mixture, x: torch.Tensor, x_l: torch.Tensor, blends: list
         sym, _ = _to_symbols(x[0, c].reshape(-1), start, window)
         lm, lt = _blend_log_probs(weights, centres, inv_s, start, x_l[0, c].reshape(-1),
                                   table_context(residual, c), blend.probs(), window)
-        logit = (blend.a * lm + blend.b * lt) / 16
-        lp = logit.gather(1, sym.long().unsqueeze(1))[:, 0] - torch.logsumexp(logit * math.log(2), dim=1) / math.log(2)
-        bits = -lp + (sym == window).float() * math.log2(256 - window)
+        bits = -_log2_prob_of((blend.a * lm + blend.b * lt) / 16, sym) + (sym == window).float() * math.log2(256 - window)
         out[0, c] = bits.view(h, w)
     return out

@@ -28,7 +28,7 @@ def test_blend_coding_round_trips_and_costs_its_ideal_bits(photos, tiny_model):
     assert blend_streams[:2] == [b"", b""]  # only the blended channels
     decoded = entropy.decode(mix, x_l, model_streams[:2] + blend_streams[2:], tables=blends)
     assert torch.equal(decoded, x)
-    ideal = float(entropy.blend_bit_map(mix, x, x_l, blends).sum())
+    ideal = float(entropy.blend_bit_map(mix, x, x_l, blends, torch.zeros(x.shape)).sum())
     assert 8 * sum(map(len, blend_streams)) <= 1.01 * ideal + 8 * 8
     # the grid's scores are these bits (on every 4th subpixel, escapes' uniform part left out)
     grid = entropy.blend_grid_bits(mix, x, x_l, freqs)
