@@ -168,7 +168,7 @@ def _from_symbols(sym: torch.Tensor, outside: torch.Tensor, start: torch.Tensor,
 
 def _channel_params(mix: Mixture, c: int, x_l: torch.Tensor, residual: torch.Tensor):
     """Flattened (N, K) weights, centres and inverse scales of channel c (batch of one)."""
-    logits, mu, log_s = mix.channel(c, residual)
+    logits, mu, log_s = mix.channel(c, residual, x_l)
     flat = lambda t: t[0].reshape(t.shape[1], -1).T.contiguous()  # noqa: E731
     weights = torch.softmax(logits, dim=1)
     return flat(weights), flat(mu + x_l[:, c:c + 1]), flat(torch.exp(-log_s))

@@ -4,7 +4,10 @@ For every subpixel the network predicts K components (weight logit pi_k, mean mu
 s_k) of the residual r = x - x_l, in pixel units.  Channel dependence as in the seed (PixelCNN++
 / L3C style): the means of G shift by a_k * r_R and the means of B by b_k * r_R + c_k * r_G,
 using the true residuals of the channels before (the decoder knows them by decoding R, G, B
-in that order).
+in that order).  Models with mixture gates (beyond the seed) also move G's component weights by
+g_GR * log p_k(R) and B's by g_BR * log p_k(R) + g_BG * log p_k(G | R): a component that priced
+the decoded R (and G) well gains weight, as in a joint mixture, so the coupling across channels
+need not be linear (BPG's YCbCr rounding puts the residual on a lattice across R, G and B).
 
 Support: x = x_l + r must lie in 0..255, so each subpixel's alphabet is its own valid range
 r in [-x_l, 255 - x_l] (256 values); the lowest and highest bins absorb the logistic tails.
@@ -34,10 +37,12 @@ class Mixture:
     log_scales: torch.Tensor
     coeffs: torch.Tensor  # channel 0 unused; G: a_k; B: b_k (on r_R) -- c_k lives in coeffs_bg
     coeffs_bg: torch.Tensor  # (B, 1, K, H, W): c_k, B's dependence on r_G
+    gates: torch.Tensor | None = None  # (3,): g_GR, g_BR, g_BG; None: the seed's mixture
 
     @staticmethod
-    def from_network(out: torch.Tensor) -> "Mixture":
-        """Split the network's (B, 3*4*K, H, W) output into mixture parameters."""
+    def from_network(out: torch.Tensor, gates: torch.Tensor | None = None) -> "Mixture":
+        """Split the network's (B, 3*4*K, H, W) output into mixture parameters (with the model's
+        mixture gates, if it has them)."""
         b, c, h, w = out.shape
         assert c == 3 * PARAMS_PER_CHANNEL, f"expected {3 * PARAMS_PER_CHANNEL} channels, got {c}"
         p = out.view(b, 4, 3, K, h, w)
@@ -48,6 +53,7 @@ class Mixture:
             log_scales=p[:, 2].clamp(LOG_SCALE_MIN, LOG_SCALE_MAX),
             coeffs=coeffs,
             coeffs_bg=coeffs[:, :1],  # reuse R's (otherwise unused) slot for B's c_k
+            gates=gates,
         )
 
     def with_tau(self, tau: torch.Tensor | None) -> "Mixture":
@@ -56,7 +62,7 @@ class Mixture:
             return self
         log_tau = torch.log(tau.to(self.log_scales)).view(1, 3, K, 1, 1)
         return Mixture(self.logits, self.means, (self.log_scales + log_tau).clamp(LOG_SCALE_MIN, LOG_SCALE_MAX),
-                       self.coeffs, self.coeffs_bg)
+                       self.coeffs, self.coeffs_bg, self.gates)
 
     def conditioned_means(self, residual: torch.Tensor) -> torch.Tensor:
         """Means of all channels given the true residual r (B, 3, H, W) of the earlier channels."""
@@ -66,14 +72,37 @@ class Mixture:
         mu_b = self.means[:, 2:3] + self.coeffs[:, 2:3] * r[:, 0:1] + self.coeffs_bg * r[:, 1:2]
         return torch.cat([mu_r, mu_g, mu_b], dim=1)
 
-    def channel(self, c: int, residual_so_far: torch.Tensor | None = None):
-        """(logits, means, log_scales) of channel c, each (B, K, H, W), given earlier residuals."""
+    def gated_logits(self, log_p: torch.Tensor) -> torch.Tensor:
+        """Component logits (B, 3, K, H, W) given each component's log P of the true subpixel
+        (log_p, same shape): G's and B's moved by the gates (unchanged without gates)."""
+        if self.gates is None:
+            return self.logits
+        g = self.gates.to(self.logits)
+        lg = self.logits[:, 1] + g[0] * log_p[:, 0]
+        lb = self.logits[:, 2] + g[1] * log_p[:, 0] + g[2] * log_p[:, 1]
+        return torch.stack([self.logits[:, 0], lg, lb], dim=1)
+
+    def channel(self, c: int, residual_so_far: torch.Tensor | None = None, x_l: torch.Tensor | None = None):
+        """(logits, means, log_scales) of channel c, each (B, K, H, W), given earlier residuals
+        (and, for a gated mixture, x_l (B, 3, H, W), to price them)."""
         mu = self.means[:, c]
         if c >= 1:
             mu = mu + self.coeffs[:, c] * residual_so_far[:, 0:1]
         if c == 2:
             mu = mu + self.coeffs_bg[:, 0] * residual_so_far[:, 1:2]
-        return self.logits[:, c], mu, self.log_scales[:, c]
+        logits = self.logits[:, c]
+        if self.gates is not None and c >= 1:
+            if x_l is None:
+                raise ValueError("a gated mixture needs x_l to weigh channel G's and B's components")
+            g = self.gates.to(logits)
+            r = residual_so_far
+            log_p_r = _log_bin_prob(x_l[:, 0:1] + r[:, 0:1], x_l[:, 0:1] + self.means[:, 0], self.log_scales[:, 0])
+            logits = logits + g[0 if c == 1 else 1] * log_p_r
+            if c == 2:  # one earlier channel at a time: a strip's worth of (K, H, W) temporaries each
+                mu_g = self.means[:, 1] + self.coeffs[:, 1] * r[:, 0:1]
+                logits = logits + g[2] * _log_bin_prob(x_l[:, 1:2] + r[:, 1:2], x_l[:, 1:2] + mu_g,
+                                                       self.log_scales[:, 1])
+        return logits, mu, self.log_scales[:, c]
 
 
 def _log_bin_prob(x: torch.Tensor, centre: torch.Tensor, log_scales: torch.Tensor) -> torch.Tensor:
@@ -99,7 +128,7 @@ def log_prob(mix: Mixture, x: torch.Tensor, x_l: torch.Tensor) -> torch.Tensor:
     means = mix.conditioned_means(x - x_l)
     centre = x_l.unsqueeze(2) + means
     log_p = _log_bin_prob(x.unsqueeze(2), centre, mix.log_scales)
-    return torch.logsumexp(F.log_softmax(mix.logits, dim=2) + log_p, dim=2)
+    return torch.logsumexp(F.log_softmax(mix.gated_logits(log_p), dim=2) + log_p, dim=2)
 
 
 def bits_per_subpixel(mix: Mixture, x: torch.Tensor, x_l: torch.Tensor) -> torch.Tensor:
@@ -119,7 +148,7 @@ def sample(mix: Mixture, x_l: torch.Tensor, generator: torch.Generator | None = 
     residual = torch.zeros_like(x_l)
     x = torch.zeros_like(x_l)
     for c in range(3):
-        logits, mu, log_s = mix.channel(c, residual)
+        logits, mu, log_s = mix.channel(c, residual, x_l)
         g = -torch.log(-torch.log(torch.rand(logits.shape, generator=generator,
                                              device=logits.device).clamp(1e-9, 1 - 1e-9)))
         k = (logits + g).argmax(dim=1, keepdim=True)

@@ -37,6 +37,7 @@ class ModelConfig:
     # Tried for `cpu` together with 120 more training photos: -1.0 % validation bits at each
     # photo's best Q, but the classifier retrained on those photos then picked too high a Q
     # (`--q auto` +1 %), so the shipped `cpu` is still without it; `tiny` uses it (tests).
+    gated: bool = False  # mixture gates (Mixture.gates): G's and B's weights see R's (and G's) fit
 
 
 CONFIGS = {
@@ -86,6 +87,9 @@ class ResidualModel(nn.Module):
         self.tail_means = _tail(h, out, config.long_tails)
         self.tail_scales = _tail(h, out, config.long_tails)
         self.tail_coeffs = nn.Sequential(nn.Conv2d(h, h, 1), nn.LeakyReLU(0.2), nn.Conv2d(h, out, 1))
+        # Three numbers, zero at first (the seed's mixture), so a gated model can start from
+        # ungated weights (bench/finetune_gates.py, gated_copy).
+        self.mix_gates = nn.Parameter(torch.zeros(3)) if config.gated else None
         for tail in (self.tail_means, self.tail_coeffs):
             nn.init.zeros_(tail[-1].weight)
             nn.init.zeros_(tail[-1].bias)
@@ -129,8 +133,13 @@ class ResidualModel(nn.Module):
         parts = [self.tail_logits(f), self.tail_means(f), self.tail_scales(f), self.tail_coeffs(f)]
         return torch.stack([p.view(b, 3, K, h, w) for p in parts], dim=1).view(b, -1, h, w)
 
+    @property
+    def gates(self) -> torch.Tensor | None:
+        """The mixture gates (3,), or None for the seed's mixture."""
+        return self.mix_gates
+
     def mixture(self, x_l: torch.Tensor, q=None) -> Mixture:
-        return Mixture.from_network(self(x_l, q))
+        return Mixture.from_network(self(x_l, q), self.gates)
 
 
 # ----------------------------------------------------------------------------- weights on disk

@@ -32,6 +32,7 @@ class PlusConfig:
     width: int      # channels of every pass's network (all at half resolution)
     blocks: int     # residual blocks per pass
     kind: str = "rc+"
+    gated: bool = False  # mixture gates per pass (Mixture.gates)
 
 
 CONFIGS = {
@@ -86,6 +87,11 @@ class RCPlusModel(nn.Module):
         super().__init__()
         self.config = config
         self.passes = nn.ModuleList(PassNet(config, k) for k in range(4))
+        self.mix_gates = nn.Parameter(torch.zeros(4, 3)) if config.gated else None
+
+    def pass_gates(self, k: int) -> torch.Tensor | None:
+        """Pass k's mixture gates (3,), or None for the seed's mixture."""
+        return None if self.mix_gates is None else self.mix_gates[k]
 
     @property
     def margin(self) -> int:
@@ -123,7 +129,7 @@ class RCPlusModel(nn.Module):
         masked = residual * F.interpolate(known, scale_factor=2.0, mode="nearest")
         bits = 0.0
         for k in range(4):
-            mix = Mixture.from_network(self.pass_params(k, x_l, masked, known))
+            mix = Mixture.from_network(self.pass_params(k, x_l, masked, known), self.pass_gates(k))
             bits = bits + mixture.bit_map(mix, phase(x, k), phase(x_l, k)).sum()
         return bits / x.numel()
 
@@ -138,7 +144,7 @@ class RCPlusModel(nn.Module):
         known = torch.ones(x.shape[0], 1, xp.shape[2] // 2, xp.shape[3] // 2, device=x.device)
         out = torch.zeros_like(xp)
         for k in range(4):
-            mix = Mixture.from_network(self.pass_params(k, xlp, residual, known))
+            mix = Mixture.from_network(self.pass_params(k, xlp, residual, known), self.pass_gates(k))
             dy, dx = PHASES[k]
             out[..., dy::2, dx::2] = mixture.bit_map(mix, phase(xp, k), phase(xlp, k))
         return out[..., :h, :w]

@@ -230,7 +230,7 @@ def loss_of(net, x: torch.Tensor, x_l: torch.Tensor, q: torch.Tensor, rc_plus: b
     if rc_plus:
         cuts = torch.Generator(device=x.device).manual_seed(int(rng.integers(1 << 62)))
         return net(x_l, q, x, generator=cuts, cut=True)
-    return mixture.bits_per_subpixel(mixture.Mixture.from_network(net(x_l, q)), x, x_l)
+    return mixture.bits_per_subpixel(net.mixture(x_l, q), x, x_l)
 
 
 def validate(model, pairs: list[tuple[np.ndarray, np.ndarray]], q: int,

@@ -226,3 +226,22 @@ def test_readme_blend_table_is_the_committed_benchmark_output():
             f"{ratio(plus, 'code_blend_s', 'code_s'):.1f} (RC+) times as long") in text
     assert (f"RC's files decode in {ratio(rc, 'decode_blend_s', 'decode_s'):.1f} times the time, RC+'s in "
             f"{ratio(plus, 'decode_blend_s', 'decode_s'):.1f} times") in text
+
+
+def test_readme_gates_table_is_the_committed_scores_and_the_shipped_record():
+    """The README's fine-tuning table is `bench/finetune_gates.py table` over the committed scores,
+    and the shipped RC+ weights are its stage-2 gated arm: same validation bits, gated."""
+    import pandas as pd
+
+    from rclib import model
+
+    gates = _bench_script("finetune_gates")
+    scores = pd.read_csv(ROOT / "docs" / "finetune_gates.csv")
+    assert gates.markdown(gates.summary(scores)) in (ROOT / "README.md").read_text()
+    info = json.loads(model.DEFAULT_PLUS_WEIGHTS.with_suffix(".json").read_text())
+    final = scores[(scores.stage == 2) & (scores.arm == "rcplus_gated_native")].sort_values("steps").iloc[-1]
+    assert abs(info["val_bpsp"] - final["all"]) < 1e-5 and info["config"]["gated"]
+    before = scores[scores.arm == "rcplus_cpu"].iloc[0]
+    assert info["fine_tuned_from"]["weights_id"] == json.loads(
+        (ROOT / "data" / "models" / "rcplus_cpu_v5.json").read_text())["weights_id"]
+    assert final["all"] < before["all"]
