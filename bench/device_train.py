@@ -68,7 +68,7 @@ FORKS = {
 PACK_LOW_QS, PACK_HIGH_QS = range(11, 18), range(18, 26)
 
 
-def make_pack(out: Path, size: int, val_size: int, val_per_group: int) -> None:
+def make_pack(out: Path, size: int, val_size: int, val_per_group: int, seed: int = 0) -> None:
     import numpy as np
 
     from rclib import data, prep, train, trainpack
@@ -92,7 +92,7 @@ def make_pack(out: Path, size: int, val_size: int, val_per_group: int) -> None:
     prep.prep(root / "train", cache / "embedded-train", qs=[*PACK_LOW_QS, *PACK_HIGH_QS], qs_for=train_qs)
     if names:
         prep.prep(root / "val", cache / "embedded-val", qs=[14], qs_for=val_qs)
-    idx = trainpack.write(root / "train", cache / "embedded-train", out / "train", train_qs, size)
+    idx = trainpack.write(root / "train", cache / "embedded-train", out / "train", train_qs, size, seed=seed)
     trainpack.write(root / "val", cache / "embedded-val", out / "val", val_qs, val_size, names=names)
     total = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
     print(f"{len(idx['pictures'])} training pictures, {len(names)} validation crops, {total / 2**20:.1f} MiB")
@@ -200,6 +200,7 @@ def main() -> None:
     p.add_argument("--size", type=int, default=256, help="side of each training region")
     p.add_argument("--val-size", type=int, default=384)
     p.add_argument("--val-per-group", type=int, default=3)
+    p.add_argument("--seed", type=int, default=0, help="which region of each training picture (another seed, other regions)")
     r = sub.add_parser("run")
     r.add_argument("--pack", type=Path, default=ROOT / ".gpu" / "pack")
     r.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "device-out")))
@@ -215,7 +216,7 @@ def main() -> None:
     o.add_argument("--device", default="cuda")
     args = ap.parse_args()
     if args.cmd == "pack":
-        make_pack(args.out, args.size, args.val_size, args.val_per_group)
+        make_pack(args.out, args.size, args.val_size, args.val_per_group, args.seed)
     elif args.cmd == "run":
         args.out.mkdir(parents=True, exist_ok=True)
         run(args.pack, args.out, args.minutes, args.deadline, args.device, args.work, args.runs.split(","))

@@ -11,6 +11,10 @@ decode lattice, `pack-native`), and keeps snapshots to validate on the whole val
     python bench/finetune_gates.py run --arms rc,rc_gated --minutes 7         # on a lent GPU
     python bench/finetune_gates.py score --runs device-out/...                # here
 
+Stage 2 of the shipped RC+ continued stage 1's snapshot on the pack's other regions:
+`device_train.py pack --size 224 --seed 1 --val-per-group 0 --out .gpu/pack1`, then `run --pack
+.gpu/pack1 --seed 1 --arms rcplus_gated_native --start-from rcplus_gated_native=SNAPSHOT`.
+
 `run` writes each arm's log and snapshots (weights every --snapshot steps) into a tar of its own.
 """
 from __future__ import annotations
