@@ -128,6 +128,24 @@ def run_one(name: str, work: Path, minutes: float, device: str) -> None:
                 progress=False, max_seconds=seconds, snapshot_every=snapshot_every)
 
 
+def side_by_side(commands: dict[str, list[str]], work: Path, deadline: float) -> None:
+    """Run each named command as a process of its own (output in work/NAME.stdout), wait for all
+    of them or the deadline (a time.time()), stop what is left, print each one's exit and last lines."""
+    procs = {}
+    for name, argv in commands.items():
+        with open(work / f"{name}.stdout", "w") as log:
+            procs[name] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+    while any(p.poll() is None for p in procs.values()) and time.time() < deadline:
+        time.sleep(5)
+    for name, p in procs.items():
+        if p.poll() is None:
+            print(f"{name}: past the deadline, stopped", flush=True)
+            p.terminate()
+            p.wait(30)
+        print(f"{name}: exit {p.returncode}; " + " | ".join((work / f"{name}.stdout").read_text().splitlines()[-3:]),
+              flush=True)
+
+
 def run(pack: Path, out: Path, minutes: float, deadline: float, device: str, work: Path,
         names: list[str]) -> None:
     from rclib import model, trainpack
@@ -141,21 +159,8 @@ def run(pack: Path, out: Path, minutes: float, deadline: float, device: str, wor
             continue
         n = trainpack.unpack(pack / split, d / split, d / f"prep-{split}")
         print(f"unpacked {n} {split} pictures in {time.time() - start:.0f} s", flush=True)
-    procs = {}
-    for name in names:
-        log = open(work / f"{name}.stdout", "w")
-        procs[name] = subprocess.Popen([sys.executable, __file__, "one", name, "--work", str(work),
-                                        "--minutes", str(minutes), "--device", device],
-                                       stdout=log, stderr=subprocess.STDOUT)
-    while any(p.poll() is None for p in procs.values()) and time.time() - start < deadline:
-        time.sleep(5)
-    for name, p in procs.items():
-        if p.poll() is None:
-            print(f"{name}: past the deadline, stopped", flush=True)
-            p.terminate()
-            p.wait(30)
-        print(f"{name}: exit {p.returncode}; " + " | ".join((work / f"{name}.stdout").read_text().splitlines()[-3:]),
-              flush=True)
+    side_by_side({name: [sys.executable, __file__, "one", name, "--work", str(work), "--minutes", str(minutes),
+                         "--device", device] for name in names}, work, start + deadline)
     runs = work / "runs"
     best = runs / "paper" / "best.pt"
     if best.exists():

@@ -23,11 +23,11 @@ import argparse
 import csv
 import io
 import json
-import math
 import os
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 from pathlib import Path
 
@@ -68,26 +68,20 @@ def pack_native(out: Path) -> None:
 
     from rclib import data, prep, trainpack
 
-    photos = [p for p in data.EMBEDDED_PHOTOS if p[0] == "train"]
     work = data.cache_dir() / "native-train"
-    crops, extracted = work / "crops", work / "extracted"
-    crops.mkdir(parents=True, exist_ok=True)
-    debs = None
-    for photo in photos:
-        _, pkg, _, _ = photo
-        stem = Path(data._out_name(photo)).stem + "~nat"
-        if (crops / f"{stem}.png").exists():
-            continue
-        if debs is None:
-            debs = data._download_debs(sorted({p[1] for p in photos}), data.cache_dir() / "debs")
-        if not (extracted / pkg).exists():
-            subprocess.run(["dpkg-deb", "-x", str(debs[pkg]), str(extracted / pkg)], check=True)
-        rgb = data.load_rgb(io.BytesIO(data._read_source(extracted / pkg, photo)))
-        rng = np.random.default_rng(data._key_int(stem))
-        h, w = rgb.shape[:2]
-        ch, cw = min(NATIVE_SIZE, h), min(NATIVE_SIZE, w)
-        y0, x0 = int(rng.integers(h - ch + 1)), int(rng.integers(w - cw + 1))
-        data._save_png(crops / f"{stem}.png", np.ascontiguousarray(rgb[y0:y0 + ch, x0:x0 + cw]))
+    crops = work / "crops"
+    stem = lambda photo: Path(data._out_name(photo)).stem + "~nat"  # noqa: E731
+    todo = [p for p in data.EMBEDDED_PHOTOS if p[0] == "train" and not (crops / f"{stem(p)}.png").exists()]
+    if todo:
+        debs = data._download_debs(sorted({p[1] for p in todo}), data.cache_dir() / "debs")
+        with tempfile.TemporaryDirectory() as tmp:  # each package unpacked once, as prepare_embedded does
+            for photo in todo:
+                extracted = Path(tmp) / photo[1]
+                if not extracted.exists():
+                    subprocess.run(["dpkg-deb", "-x", str(debs[photo[1]]), str(extracted)], check=True)
+                rgb = data.load_rgb(io.BytesIO(data._read_source(extracted, photo)))
+                rows, cols = trainpack._region(rgb.shape, NATIVE_SIZE, np.random.default_rng(data._key_int(stem(photo))))
+                data._save_png(crops / f"{stem(photo)}.png", np.ascontiguousarray(rgb[rows, cols]))
 
     def qs_for(stem, _qs=None):
         return [int(np.random.default_rng(data._key_int("q" + stem)).integers(11, 18))]
@@ -170,6 +164,8 @@ def save_snapshot(net, path: Path, arm: str, step: int, weights: str) -> None:
 
 
 def run(args) -> None:
+    from device_train import side_by_side  # bench/, beside this script
+
     from rclib import trainpack
 
     work, out = args.work, args.out
@@ -179,22 +175,13 @@ def run(args) -> None:
         print(f"unpacked {n} {split} pictures in {time.time() - start:.0f} s", flush=True)
     runs = work / "runs"
     starts = dict(item.split("=", 1) for item in args.start_from.split(",") if item)
-    procs = {}
-    for arm in args.arms.split(","):
-        log = open(work / f"{arm}.stdout", "w")
-        procs[arm] = subprocess.Popen(
-            [sys.executable, __file__, "arm", arm, "--work", str(work), "--out", str(runs),
-             "--minutes", str(args.minutes), "--device", args.device, "--batch", str(args.batch),
-             "--lr", str(args.lr), "--snapshot", str(args.snapshot), "--seed", str(args.seed)]
-            + (["--start-from", starts[arm]] if arm in starts else []), stdout=log, stderr=subprocess.STDOUT)
-    while any(p.poll() is None for p in procs.values()) and time.time() - start < args.deadline:
-        time.sleep(5)
-    for arm, p in procs.items():
-        if p.poll() is None:
-            p.terminate()
-            p.wait(30)
-        tail = (work / f"{arm}.stdout").read_text().splitlines()[-3:]
-        print(f"{arm}: exit {p.returncode} " + " | ".join(tail), flush=True)
+    arms = args.arms.split(",")
+    side_by_side({arm: [sys.executable, __file__, "arm", arm, "--work", str(work), "--out", str(runs),
+                        "--minutes", str(args.minutes), "--device", args.device, "--batch", str(args.batch),
+                        "--lr", str(args.lr), "--snapshot", str(args.snapshot), "--seed", str(args.seed)]
+                  + (["--start-from", starts[arm]] if arm in starts else []) for arm in arms},
+                 work, start + args.deadline)
+    for arm in arms:
         logf = runs / arm / "log.csv"
         if logf.exists():
             print("\n".join(logf.read_text().splitlines()[-3:]), flush=True)

@@ -77,32 +77,38 @@ class Mixture:
         (log_p, same shape): G's and B's moved by the gates (unchanged without gates)."""
         if self.gates is None:
             return self.logits
-        g = self.gates.to(self.logits)
-        lg = self.logits[:, 1] + g[0] * log_p[:, 0]
-        lb = self.logits[:, 2] + g[1] * log_p[:, 0] + g[2] * log_p[:, 1]
-        return torch.stack([self.logits[:, 0], lg, lb], dim=1)
+        return torch.stack([self.logits[:, 0], self._gated(1, self.logits[:, 1], log_p[:, 0]),
+                            self._gated(2, self.logits[:, 2], log_p[:, 0], log_p[:, 1])], dim=1)
 
-    def channel(self, c: int, residual_so_far: torch.Tensor | None = None, x_l: torch.Tensor | None = None):
-        """(logits, means, log_scales) of channel c, each (B, K, H, W), given earlier residuals
-        (and, for a gated mixture, x_l (B, 3, H, W), to price them)."""
+    def _gated(self, c: int, logits: torch.Tensor, log_p_r: torch.Tensor, log_p_g: torch.Tensor | None = None):
+        """Channel c's (c >= 1) component logits moved by the gates, given each component's log P
+        of the true R (and, for B, of the true G)."""
+        g = self.gates.to(logits)
+        logits = logits + g[0 if c == 1 else 1] * log_p_r
+        return logits + g[2] * log_p_g if c == 2 else logits
+
+    def _mean(self, c: int, residual_so_far: torch.Tensor | None) -> torch.Tensor:
+        """Channel c's component means (B, K, H, W) given the earlier channels' true residuals."""
         mu = self.means[:, c]
         if c >= 1:
             mu = mu + self.coeffs[:, c] * residual_so_far[:, 0:1]
         if c == 2:
             mu = mu + self.coeffs_bg[:, 0] * residual_so_far[:, 1:2]
+        return mu
+
+    def channel(self, c: int, residual_so_far: torch.Tensor | None = None, x_l: torch.Tensor | None = None):
+        """(logits, means, log_scales) of channel c, each (B, K, H, W), given earlier residuals
+        (and, for a gated mixture, x_l (B, 3, H, W), to price them)."""
         logits = self.logits[:, c]
         if self.gates is not None and c >= 1:
             if x_l is None:
                 raise ValueError("a gated mixture needs x_l to weigh channel G's and B's components")
-            g = self.gates.to(logits)
-            r = residual_so_far
-            log_p_r = _log_bin_prob(x_l[:, 0:1] + r[:, 0:1], x_l[:, 0:1] + self.means[:, 0], self.log_scales[:, 0])
-            logits = logits + g[0 if c == 1 else 1] * log_p_r
-            if c == 2:  # one earlier channel at a time: a strip's worth of (K, H, W) temporaries each
-                mu_g = self.means[:, 1] + self.coeffs[:, 1] * r[:, 0:1]
-                logits = logits + g[2] * _log_bin_prob(x_l[:, 1:2] + r[:, 1:2], x_l[:, 1:2] + mu_g,
-                                                       self.log_scales[:, 1])
-        return logits, mu, self.log_scales[:, c]
+            # each earlier channel's component log P, one channel at a time (no (3, K) stack)
+            log_p = [_log_bin_prob(x_l[:, e:e + 1] + residual_so_far[:, e:e + 1],
+                                   x_l[:, e:e + 1] + self._mean(e, residual_so_far), self.log_scales[:, e])
+                     for e in range(c)]
+            logits = self._gated(c, logits, *log_p)
+        return logits, self._mean(c, residual_so_far), self.log_scales[:, c]
 
 
 def _log_bin_prob(x: torch.Tensor, centre: torch.Tensor, log_scales: torch.Tensor) -> torch.Tensor:
