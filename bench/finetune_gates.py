@@ -34,30 +34,36 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-# arm -> (shipped weights, gated, share of each batch from native regions)
+# arm -> (shipped weights, gated, lattice tables, share of each batch from native regions)
 ARMS = {
-    "rc": ("rc_cpu.pt", False, 0.0),
-    "rc_gated": ("rc_cpu.pt", True, 0.0),
-    "rc_native": ("rc_cpu.pt", False, 0.25),
-    "rc_gated_native": ("rc_cpu.pt", True, 0.25),
-    "rcplus_native": ("rcplus_cpu.pt", False, 0.25),
-    "rcplus_gated_native": ("rcplus_cpu.pt", True, 0.25),
+    "rc": ("rc_cpu.pt", False, False, 0.0),
+    "rc_gated": ("rc_cpu.pt", True, False, 0.0),
+    "rc_native": ("rc_cpu.pt", False, False, 0.25),
+    "rc_gated_native": ("rc_cpu.pt", True, False, 0.25),
+    "rcplus_native": ("rcplus_cpu.pt", False, False, 0.25),
+    "rcplus_gated_native": ("rcplus_cpu.pt", True, False, 0.25),
+    "rc_lattice_native": ("rc_cpu.pt", False, True, 0.25),
+    "rcplus_lattice_native": ("rcplus_cpu.pt", True, True, 0.25),
 }
 NATIVE_SIZE = 240  # side of each native region
 
 
-def gated_copy(path: Path, gated: bool):
-    """The shipped weights at `path` as a model with (zero) mixture gates, or as they are."""
+def extended_copy(path: Path, gated: bool, lattice: bool = False):
+    """The weights at `path` as a model with (zero) mixture gates and lattice tables where asked
+    and missing: the same mixture as the weights' own."""
     import dataclasses
 
     from rclib import model
 
     net = model.load(path)
-    if not gated or getattr(net.config, "gated", False):
+    config = dataclasses.asdict(net.config)
+    wanted = {**config, "gated": config.get("gated", False) or gated,
+              "lattice": config.get("lattice", False) or lattice}
+    if wanted == config:
         return net
-    out = model.build({**dataclasses.asdict(net.config), "gated": True})
+    out = model.build(wanted)
     missing, unexpected = out.load_state_dict(net.state_dict(), strict=False)
-    assert missing == ["mix_gates"] and not unexpected, (missing, unexpected)
+    assert all(n.startswith("mix_") for n in missing) and not unexpected, (missing, unexpected)
     return out
 
 
@@ -102,10 +108,10 @@ def run_arm(arm: str, work: Path, out: Path, minutes: float, device: str, batch:
 
     torch.set_num_threads(2)
     torch.manual_seed(seed)
-    weights, gated, native_share = ARMS[arm]
+    weights, gated, lattice, native_share = ARMS[arm]
     if start_from is not None:  # a continuation of an earlier fine-tuning (its snapshot)
         weights = str(Path(start_from).resolve())
-    net = gated_copy(ROOT / "data" / "models" / weights, gated).to(device).train()
+    net = extended_copy(ROOT / "data" / "models" / weights, gated, lattice).to(device).train()
     plus = model.kind(net) == "rc+"
     qs = range(11, 26 if plus else 18)
     sets = [train.PairSet(work / "train", work / "prep-train", qs)]
@@ -113,10 +119,12 @@ def run_arm(arm: str, work: Path, out: Path, minutes: float, device: str, batch:
         sets.append(train.PairSet(work / "native", work / "prep-native", qs))
     n_native = int(round(batch * native_share))
     rng = np.random.default_rng(seed)
-    body = [p for n, p in net.named_parameters() if n != "mix_gates"]
+    # the mixture's few shared numbers (gates, lattice tables) learn at 100x the rate
+    body = [p for n, p in net.named_parameters() if not n.startswith("mix_")]
+    extras = [p for n, p in net.named_parameters() if n.startswith("mix_")]
     groups = [{"params": body, "lr": lr, "base": lr}]
-    if gated:
-        groups.append({"params": [net.mix_gates], "lr": 100 * lr, "base": 100 * lr})
+    if extras:
+        groups.append({"params": extras, "lr": 100 * lr, "base": 100 * lr})
     opt = torch.optim.Adam(groups)
     folder = out / arm
     folder.mkdir(parents=True, exist_ok=True)
@@ -142,7 +150,7 @@ def run_arm(arm: str, work: Path, out: Path, minutes: float, device: str, batch:
         step += 1
         acc.append(loss.item())
         if step % 100 == 0:
-            gates = [] if not gated else [round(v, 4) for v in net.mix_gates.detach().flatten().tolist()]
+            gates = [] if net.mix_gates is None else [round(v, 4) for v in net.mix_gates.detach().flatten().tolist()]
             writer.writerow([step, round(time.time() - start, 1), round(sum(acc) / len(acc), 5),
                              f"{opt.param_groups[0]['lr']:.3g}", json.dumps(gates)])
             log.flush()
@@ -222,19 +230,22 @@ def score(runs: Path, csv_out: Path | None, q: int = 14, shipped: bool = True) -
 
 
 LABELS = {  # arm -> README row (what the arm changed against the shipped weights)
-    "rc_cpu": "RC shipped (`rc_cpu.pt`)", "rc": "RC fine-tuned", "rc_gated": "RC + gates",
+    "rc_cpu": "RC before (`rc_cpu_v4.pt`)", "rc": "RC fine-tuned", "rc_gated": "RC + gates",
     "rc_native": "RC + native regions", "rc_gated_native": "RC + gates + native regions",
+    "rc_lattice_native": "RC + lattice tables + native regions",
     "rcplus_cpu": "RC+ before (`rcplus_cpu_v5.pt`)", "rcplus_native": "RC+ + native regions",
     "rcplus_gated_native": "RC+ + gates + native regions",
+    "rcplus_lattice_native": "RC+ + gates + lattice tables + native regions",
 }
 
 
 def summary(table):
     """The README's table from the committed scores (docs/finetune_gates.csv): one row per stage and
-    arm, its fine-tuning steps and validation bits (all pictures, then per package)."""
-    t = table.copy()
-    t.insert(0, "network", [LABELS[a] + (" (stage 2)" if s == 2 else "") for a, s in zip(t.arm, t.stage)])
-    keep = t.stage < 2
+    arm (stage 2's last snapshot of each), its fine-tuning steps and validation bits (all pictures,
+    then per package).  Stage 3 continued stage 2's shipped RC+ on the first pack."""
+    t = table.reset_index(drop=True)
+    t.insert(0, "network", [LABELS[a] + (f" (stage {s})" if s >= 2 else "") for a, s in zip(t.arm, t.stage)])
+    keep = t.stage != 2
     keep |= t.steps == t[t.stage == 2].groupby("arm").steps.transform("max").reindex(t.index).fillna(-1)
     rank = {a: i for i, a in enumerate(LABELS)}  # LABELS' order, each arm's stages in turn
     t = t[keep]

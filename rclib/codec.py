@@ -37,6 +37,7 @@ Layout (all integers big-endian; documented byte by byte in README.md):
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import struct
 import zlib
@@ -359,7 +360,7 @@ def _plus_strip(model, x_l: torch.Tensor, y0: int, y1: int, window: int, x: torc
         else:
             with torch.no_grad():
                 params = model.pass_params(k, xl, residual, known)[:, :, r0:r0 + n_rows, :n_cols]
-            mix = Mixture.from_network(params.contiguous(), _frozen(model.pass_gates(k))).with_tau(None if tau is None else tau[k])
+            mix = _frozen(model.pass_mixture(k, params.contiguous())).with_tau(None if tau is None else tau[k])
         x_l_k = x_l[:, :, y0 + dy:y1:2, dx::2]
         if streams is not None:
             x_k = entropy.decode(mix, x_l_k, streams[6 * k:6 * k + 6], window, mine)
@@ -388,9 +389,11 @@ def _plus_strip(model, x_l: torch.Tensor, y0: int, y1: int, window: int, x: torc
     return rows_out if (bits or streams is not None) else out_streams
 
 
-def _frozen(gates: torch.Tensor | None) -> torch.Tensor | None:
-    """A model's mixture gates without their gradient: coding builds no autograd graph."""
-    return None if gates is None else gates.detach()
+def _frozen(mix: Mixture) -> Mixture:
+    """The mixture with its model's gates and lattice tables detached: coding builds no autograd
+    graph (with it, decoding's peak memory grew by half)."""
+    lattice = None if mix.lattice is None else tuple(t.detach() for t in mix.lattice)
+    return dataclasses.replace(mix, gates=None if mix.gates is None else mix.gates.detach(), lattice=lattice)
 
 
 def _strip_mixture(model, x_l: torch.Tensor, q: int, y0: int, y1: int) -> Mixture:
@@ -399,7 +402,7 @@ def _strip_mixture(model, x_l: torch.Tensor, q: int, y0: int, y1: int) -> Mixtur
     ya, yb = max(y0 - m, 0), min(y1 + m, x_l.shape[2])
     with torch.no_grad():
         out = model(x_l[:, :, ya:yb], q)[:, :, y0 - ya:y1 - ya]
-    return Mixture.from_network(out, _frozen(model.gates))
+    return _frozen(Mixture.from_network(out, model.gates, model.lattice))
 
 
 # ----------------------------------------------------------------------------- public API

@@ -8,6 +8,10 @@ in that order).  Models with mixture gates (beyond the seed) also move G's compo
 g_GR * log p_k(R) and B's by g_BR * log p_k(R) + g_BG * log p_k(G | R): a component that priced
 the decoded R (and G) well gains weight, as in a joint mixture, so the coupling across channels
 need not be linear (BPG's YCbCr rounding puts the residual on a lattice across R, G and B).
+Models with lattice tables (beyond the seed) add to G's component means and log-scales a learned
+number per component and value of r_R (clipped to +-LATTICE_REACH), and to B's per r_R and r_G:
+r = x - x_l of a picture decoded from integer YCbCr (a JPEG's) is the image of an integer lattice
+of YCbCr steps, so r_R = 2 tends to come with r_G = -1 or 0 while r_R = 1 comes with r_G = 1.
 
 Support: x = x_l + r must lie in 0..255, so each subpixel's alphabet is its own valid range
 r in [-x_l, 255 - x_l] (256 values); the lowest and highest bins absorb the logistic tails.
@@ -26,6 +30,8 @@ K = 5                     # mixture components
 PARAMS_PER_CHANNEL = 4 * K  # logit, mean, log-scale, coefficient
 LOG_SCALE_MIN = -4.0      # s >= e^-4 ~ 0.018 pixel: sharper than any useful residual
 LOG_SCALE_MAX = 6.0
+LATTICE_REACH = 3         # lattice tables cover earlier residuals -3..3 (clipped beyond)
+LATTICE_SIZE = 2 * LATTICE_REACH + 1
 
 
 @dataclass
@@ -38,11 +44,15 @@ class Mixture:
     coeffs: torch.Tensor  # channel 0 unused; G: a_k; B: b_k (on r_R) -- c_k lives in coeffs_bg
     coeffs_bg: torch.Tensor  # (B, 1, K, H, W): c_k, B's dependence on r_G
     gates: torch.Tensor | None = None  # (3,): g_GR, g_BR, g_BG; None: the seed's mixture
+    # (G's (2, K, L), B's (2, K, L, L)): mean and log-scale offsets by the clipped earlier
+    # residuals (L = LATTICE_SIZE); None: the seed's mixture
+    lattice: tuple[torch.Tensor, torch.Tensor] | None = None
 
     @staticmethod
-    def from_network(out: torch.Tensor, gates: torch.Tensor | None = None) -> "Mixture":
+    def from_network(out: torch.Tensor, gates: torch.Tensor | None = None,
+                     lattice: tuple[torch.Tensor, torch.Tensor] | None = None) -> "Mixture":
         """Split the network's (B, 3*4*K, H, W) output into mixture parameters (with the model's
-        mixture gates, if it has them)."""
+        mixture gates and lattice tables, if it has them)."""
         b, c, h, w = out.shape
         assert c == 3 * PARAMS_PER_CHANNEL, f"expected {3 * PARAMS_PER_CHANNEL} channels, got {c}"
         p = out.view(b, 4, 3, K, h, w)
@@ -54,6 +64,7 @@ class Mixture:
             coeffs=coeffs,
             coeffs_bg=coeffs[:, :1],  # reuse R's (otherwise unused) slot for B's c_k
             gates=gates,
+            lattice=lattice,
         )
 
     def with_tau(self, tau: torch.Tensor | None) -> "Mixture":
@@ -62,15 +73,13 @@ class Mixture:
             return self
         log_tau = torch.log(tau.to(self.log_scales)).view(1, 3, K, 1, 1)
         return Mixture(self.logits, self.means, (self.log_scales + log_tau).clamp(LOG_SCALE_MIN, LOG_SCALE_MAX),
-                       self.coeffs, self.coeffs_bg, self.gates)
+                       self.coeffs, self.coeffs_bg, self.gates, self.lattice)
 
-    def conditioned_means(self, residual: torch.Tensor) -> torch.Tensor:
-        """Means of all channels given the true residual r (B, 3, H, W) of the earlier channels."""
-        r = residual.unsqueeze(2)  # (B, 3, 1, H, W)
-        mu_r = self.means[:, 0:1]
-        mu_g = self.means[:, 1:2] + self.coeffs[:, 1:2] * r[:, 0:1]
-        mu_b = self.means[:, 2:3] + self.coeffs[:, 2:3] * r[:, 0:1] + self.coeffs_bg * r[:, 1:2]
-        return torch.cat([mu_r, mu_g, mu_b], dim=1)
+    def conditioned(self, residual: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Means and log-scales (B, 3, K, H, W) of all channels given the true residual r
+        (B, 3, H, W) of the earlier channels."""
+        means = torch.stack([self._mean(c, residual) for c in range(3)], dim=1)
+        return means, torch.stack([self._log_scale(c, residual) for c in range(3)], dim=1)
 
     def gated_logits(self, log_p: torch.Tensor) -> torch.Tensor:
         """Component logits (B, 3, K, H, W) given each component's log P of the true subpixel
@@ -94,7 +103,25 @@ class Mixture:
             mu = mu + self.coeffs[:, c] * residual_so_far[:, 0:1]
         if c == 2:
             mu = mu + self.coeffs_bg[:, 0] * residual_so_far[:, 1:2]
+        if c >= 1 and self.lattice is not None:
+            mu = mu + self._lattice(c, 0, residual_so_far)
         return mu
+
+    def _log_scale(self, c: int, residual_so_far: torch.Tensor | None) -> torch.Tensor:
+        """Channel c's component log-scales (B, K, H, W) given the earlier channels' true residuals."""
+        if c == 0 or self.lattice is None:
+            return self.log_scales[:, c]
+        return (self.log_scales[:, c] + self._lattice(c, 1, residual_so_far)).clamp(LOG_SCALE_MIN, LOG_SCALE_MAX)
+
+    def _lattice(self, c: int, which: int, residual_so_far: torch.Tensor) -> torch.Tensor:
+        """Channel c's (c >= 1) lattice offsets (B, K, H, W): `which` 0 for the means, 1 for the
+        log-scales, looked up by r_R (and, for B, r_G) clipped to the tables' reach."""
+        index = (residual_so_far[:, :c].round().clamp(-LATTICE_REACH, LATTICE_REACH) + LATTICE_REACH).long()
+        if c == 2:  # B's table is indexed by the pair (r_R, r_G)
+            index = index[:, :1] * LATTICE_SIZE + index[:, 1:]
+        table = self.lattice[c - 1][which].to(residual_so_far).reshape(K, -1)  # (K, L) or (K, L * L)
+        # an embedding lookup: the same numbers as indexing, and a fast gradient for training
+        return F.embedding(index[:, 0], table.t()).permute(0, 3, 1, 2)
 
     def channel(self, c: int, residual_so_far: torch.Tensor | None = None, x_l: torch.Tensor | None = None):
         """(logits, means, log_scales) of channel c, each (B, K, H, W), given earlier residuals
@@ -105,10 +132,10 @@ class Mixture:
                 raise ValueError("a gated mixture needs x_l to weigh channel G's and B's components")
             # each earlier channel's component log P, one channel at a time (no (3, K) stack)
             log_p = [_log_bin_prob(x_l[:, e:e + 1] + residual_so_far[:, e:e + 1],
-                                   x_l[:, e:e + 1] + self._mean(e, residual_so_far), self.log_scales[:, e])
+                                   x_l[:, e:e + 1] + self._mean(e, residual_so_far), self._log_scale(e, residual_so_far))
                      for e in range(c)]
             logits = self._gated(c, logits, *log_p)
-        return logits, self._mean(c, residual_so_far), self.log_scales[:, c]
+        return logits, self._mean(c, residual_so_far), self._log_scale(c, residual_so_far)
 
 
 def _log_bin_prob(x: torch.Tensor, centre: torch.Tensor, log_scales: torch.Tensor) -> torch.Tensor:
@@ -131,9 +158,8 @@ def _log_bin_prob(x: torch.Tensor, centre: torch.Tensor, log_scales: torch.Tenso
 
 def log_prob(mix: Mixture, x: torch.Tensor, x_l: torch.Tensor) -> torch.Tensor:
     """Natural-log probability of each subpixel of x (B, 3, H, W), values 0..255 as float."""
-    means = mix.conditioned_means(x - x_l)
-    centre = x_l.unsqueeze(2) + means
-    log_p = _log_bin_prob(x.unsqueeze(2), centre, mix.log_scales)
+    means, log_scales = mix.conditioned(x - x_l)
+    log_p = _log_bin_prob(x.unsqueeze(2), x_l.unsqueeze(2) + means, log_scales)
     return torch.logsumexp(F.log_softmax(mix.gated_logits(log_p), dim=2) + log_p, dim=2)
 
 

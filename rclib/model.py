@@ -21,7 +21,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .layers import GDN, ResBlock, init_mixture_priors  # noqa: F401 (GDN: part of the API)
-from .mixture import K, Mixture
+from .mixture import K, LATTICE_SIZE, Mixture
 from .paths import ROOT
 
 
@@ -38,6 +38,7 @@ class ModelConfig:
     # photo's best Q, but the classifier retrained on those photos then picked too high a Q
     # (`--q auto` +1 %), so the shipped `cpu` is still without it; `tiny` uses it (tests).
     gated: bool = False  # mixture gates (Mixture.gates): G's and B's weights see R's (and G's) fit
+    lattice: bool = False  # lattice tables (Mixture.lattice): G's and B's means and scales by r_R (and r_G)
 
 
 CONFIGS = {
@@ -88,8 +89,11 @@ class ResidualModel(nn.Module):
         self.tail_scales = _tail(h, out, config.long_tails)
         self.tail_coeffs = nn.Sequential(nn.Conv2d(h, h, 1), nn.LeakyReLU(0.2), nn.Conv2d(h, out, 1))
         # Three numbers, zero at first (the seed's mixture), so a gated model can start from
-        # ungated weights (bench/finetune_gates.py, gated_copy).
+        # ungated weights (bench/finetune_gates.py, extended_copy).
         self.mix_gates = nn.Parameter(torch.zeros(3)) if config.gated else None
+        # Lattice tables, zero at first for the same reason.
+        self.mix_lattice_g = nn.Parameter(torch.zeros(2, K, LATTICE_SIZE)) if config.lattice else None
+        self.mix_lattice_b = nn.Parameter(torch.zeros(2, K, LATTICE_SIZE, LATTICE_SIZE)) if config.lattice else None
         for tail in (self.tail_means, self.tail_coeffs):
             nn.init.zeros_(tail[-1].weight)
             nn.init.zeros_(tail[-1].bias)
@@ -138,8 +142,13 @@ class ResidualModel(nn.Module):
         """The mixture gates (3,), or None for the seed's mixture."""
         return self.mix_gates
 
+    @property
+    def lattice(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The lattice tables (G's, B's), or None for the seed's mixture."""
+        return None if self.mix_lattice_g is None else (self.mix_lattice_g, self.mix_lattice_b)
+
     def mixture(self, x_l: torch.Tensor, q=None) -> Mixture:
-        return Mixture.from_network(self(x_l, q), self.gates)
+        return Mixture.from_network(self(x_l, q), self.gates, self.lattice)
 
 
 # ----------------------------------------------------------------------------- weights on disk

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from . import mixture
 from .layers import ResBlock, init_mixture_priors
-from .mixture import K, PARAMS_PER_CHANNEL, Mixture
+from .mixture import K, LATTICE_SIZE, PARAMS_PER_CHANNEL, Mixture
 
 PHASES = ((0, 0), (1, 1), (0, 1), (1, 0))  # (dy, dx) of each pass's subimage, in coding order
 RESIDUAL_SCALE = 1 / 16                     # residual planes enter the network as r / 16
@@ -33,6 +33,7 @@ class PlusConfig:
     blocks: int     # residual blocks per pass
     kind: str = "rc+"
     gated: bool = False  # mixture gates per pass (Mixture.gates)
+    lattice: bool = False  # lattice tables per pass (Mixture.lattice)
 
 
 CONFIGS = {
@@ -88,10 +89,21 @@ class RCPlusModel(nn.Module):
         self.config = config
         self.passes = nn.ModuleList(PassNet(config, k) for k in range(4))
         self.mix_gates = nn.Parameter(torch.zeros(4, 3)) if config.gated else None
+        self.mix_lattice_g = nn.Parameter(torch.zeros(4, 2, K, LATTICE_SIZE)) if config.lattice else None
+        self.mix_lattice_b = (nn.Parameter(torch.zeros(4, 2, K, LATTICE_SIZE, LATTICE_SIZE))
+                              if config.lattice else None)
 
     def pass_gates(self, k: int) -> torch.Tensor | None:
         """Pass k's mixture gates (3,), or None for the seed's mixture."""
         return None if self.mix_gates is None else self.mix_gates[k]
+
+    def pass_lattice(self, k: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Pass k's lattice tables (G's, B's), or None for the seed's mixture."""
+        return None if self.mix_lattice_g is None else (self.mix_lattice_g[k], self.mix_lattice_b[k])
+
+    def pass_mixture(self, k: int, params: torch.Tensor) -> Mixture:
+        """Pass k's Mixture from its raw parameters (pass_params), with its gates and tables."""
+        return Mixture.from_network(params, self.pass_gates(k), self.pass_lattice(k))
 
     @property
     def margin(self) -> int:
@@ -129,7 +141,7 @@ class RCPlusModel(nn.Module):
         masked = residual * F.interpolate(known, scale_factor=2.0, mode="nearest")
         bits = 0.0
         for k in range(4):
-            mix = Mixture.from_network(self.pass_params(k, x_l, masked, known), self.pass_gates(k))
+            mix = self.pass_mixture(k, self.pass_params(k, x_l, masked, known))
             bits = bits + mixture.bit_map(mix, phase(x, k), phase(x_l, k)).sum()
         return bits / x.numel()
 
@@ -144,7 +156,7 @@ class RCPlusModel(nn.Module):
         known = torch.ones(x.shape[0], 1, xp.shape[2] // 2, xp.shape[3] // 2, device=x.device)
         out = torch.zeros_like(xp)
         for k in range(4):
-            mix = Mixture.from_network(self.pass_params(k, xlp, residual, known), self.pass_gates(k))
+            mix = self.pass_mixture(k, self.pass_params(k, xlp, residual, known))
             dy, dx = PHASES[k]
             out[..., dy::2, dx::2] = mixture.bit_map(mix, phase(xp, k), phase(xlp, k))
         return out[..., :h, :w]

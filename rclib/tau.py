@@ -22,7 +22,7 @@ def subsample(mix: Mixture, x: torch.Tensor, x_l: torch.Tensor, step: int = SUBS
     """Every `step`-th pixel of a mixture and its pictures (B, ..., H, W), for fitting tau."""
     sl = (..., slice(None, None, step), slice(None, None, step))
     return (Mixture(mix.logits[sl], mix.means[sl], mix.log_scales[sl], mix.coeffs[sl], mix.coeffs_bg[sl],
-                    mix.gates),
+                    mix.gates, mix.lattice),
             x[sl], x_l[sl])
 
 
@@ -32,7 +32,7 @@ def cat(parts: list[tuple[Mixture, torch.Tensor, torch.Tensor]]):
     mixes = [p[0] for p in parts]
     field = lambda name: torch.cat([flat(getattr(m, name)) for m in mixes], dim=-1)  # noqa: E731
     mix = Mixture(field("logits"), field("means"), field("log_scales"), field("coeffs"), field("coeffs_bg"),
-                  mixes[0].gates)
+                  mixes[0].gates, mixes[0].lattice)
     return mix, torch.cat([flat(p[1]) for p in parts], -1), torch.cat([flat(p[2]) for p in parts], -1)
 
 

@@ -230,7 +230,8 @@ def test_readme_blend_table_is_the_committed_benchmark_output():
 
 def test_readme_gates_table_is_the_committed_scores_and_the_shipped_record():
     """The README's fine-tuning table is `bench/finetune_gates.py table` over the committed scores,
-    and the shipped RC+ weights are its stage-2 gated arm: same validation bits, gated."""
+    and the RC+ weights shipped before the lattice tables are its stage-2 gated arm: same
+    validation bits, gated."""
     import pandas as pd
 
     from rclib import model
@@ -238,10 +239,34 @@ def test_readme_gates_table_is_the_committed_scores_and_the_shipped_record():
     gates = _bench_script("finetune_gates")
     scores = pd.read_csv(ROOT / "docs" / "finetune_gates.csv")
     assert gates.markdown(gates.summary(scores)) in (ROOT / "README.md").read_text()
-    info = json.loads(model.DEFAULT_PLUS_WEIGHTS.with_suffix(".json").read_text())
+    info = json.loads((ROOT / "data" / "models" / "rcplus_cpu_v6.json").read_text())  # shipped until the lattice
     final = scores[(scores.stage == 2) & (scores.arm == "rcplus_gated_native")].sort_values("steps").iloc[-1]
     assert abs(info["val_bpsp"] - final["all"]) < 1e-5 and info["config"]["gated"]
     before = scores[scores.arm == "rcplus_cpu"].iloc[0]
     assert info["fine_tuned_from"]["weights_id"] == json.loads(
         (ROOT / "data" / "models" / "rcplus_cpu_v5.json").read_text())["weights_id"]
     assert final["all"] < before["all"]
+
+
+def test_readme_lattice_table_is_the_committed_fits_and_the_shipped_records():
+    """The README's lattice table is `bench/fit_lattice.py --table` over docs/lattice.csv; each
+    shipped network is its `fitted` row (same id and validation bits), fitted to the zoo's weights
+    of its `none` row, with fewer bits over the whole set."""
+    import pandas as pd
+
+    from rclib import model
+
+    fits = _bench_script("fit_lattice")
+    table = pd.read_csv(ROOT / "docs" / "lattice.csv", dtype={"weights_id": str})
+    readme = (ROOT / "README.md").read_text()
+    assert fits.markdown(table) in readme
+    assert fits.joint("enlightenment-data__Mountain~native", 14) in readme  # the pattern it is for
+    zoo = {k[:6]: v for k, v in model.zoo().items()}
+    for kind, path in (("rc", model.DEFAULT_WEIGHTS), ("rc+", model.DEFAULT_PLUS_WEIGHTS)):
+        rows = table[table.kind == kind].set_index("tables")
+        info = json.loads(path.with_suffix(".json").read_text())
+        assert info["weights_id"][:6] == rows.loc["fitted", "weights_id"] and info["config"]["lattice"]
+        assert abs(info["val_bpsp"] - rows.loc["fitted", "all"]) < 1e-5
+        assert info["lattice_fitted_to"]["weights_id"][:6] == rows.loc["none", "weights_id"]
+        assert zoo[rows.loc["none", "weights_id"]].name == info["lattice_fitted_to"]["file"]
+        assert rows.loc["fitted", "all"] < rows.loc["none", "all"]
