@@ -70,14 +70,14 @@ def fit(net, params, steps: int, lr: float, seed: int):
     """Adam on the lattice tables alone (the rate falling linearly to zero), every batch in turn."""
     import torch
 
-    from rclib import mixture
+    from rclib import mixture, model
 
     torch.manual_seed(seed)
     tables = [net.mix_lattice_g, net.mix_lattice_b]
     for p in net.parameters():
         p.requires_grad_(any(p is t for t in tables))
     opt = torch.optim.Adam(tables, lr=lr)
-    plus = net.mix_lattice_g.dim() == 4
+    plus = model.kind(net) == "rc+"
     order = torch.randperm(len(params) * ((steps + len(params) - 1) // len(params)))
     for step in range(steps):
         for g in opt.param_groups:
@@ -85,9 +85,8 @@ def fit(net, params, steps: int, lr: float, seed: int):
         outs, xs, xls = params[int(order[step]) % len(params)]
         bits = 0.0
         for k, (o, x, x_l) in enumerate(zip(outs, xs, xls)):
-            gates = (net.pass_gates(k) if plus else net.gates)
-            lattice = net.pass_lattice(k) if plus else net.lattice
-            bits = bits + mixture.bits_per_subpixel(mixture.Mixture.from_network(o, gates, lattice), x, x_l)
+            mix = net.pass_mixture(k, o) if plus else net.mixture_of(o)
+            bits = bits + mixture.bits_per_subpixel(mix, x, x_l)
         loss = bits / len(outs)
         opt.zero_grad()
         loss.backward()

@@ -402,7 +402,7 @@ def _strip_mixture(model, x_l: torch.Tensor, q: int, y0: int, y1: int) -> Mixtur
     ya, yb = max(y0 - m, 0), min(y1 + m, x_l.shape[2])
     with torch.no_grad():
         out = model(x_l[:, :, ya:yb], q)[:, :, y0 - ya:y1 - ya]
-    return _frozen(Mixture.from_network(out, model.gates, model.lattice))
+    return _frozen(model.mixture_of(out))
 
 
 # ----------------------------------------------------------------------------- public API

@@ -78,8 +78,8 @@ class Mixture:
     def conditioned(self, residual: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Means and log-scales (B, 3, K, H, W) of all channels given the true residual r
         (B, 3, H, W) of the earlier channels."""
-        means = torch.stack([self._mean(c, residual) for c in range(3)], dim=1)
-        return means, torch.stack([self._log_scale(c, residual) for c in range(3)], dim=1)
+        means, log_scales = zip(*(self._conditioned(c, residual) for c in range(3)))
+        return torch.stack(means, dim=1), torch.stack(log_scales, dim=1)
 
     def gated_logits(self, log_p: torch.Tensor) -> torch.Tensor:
         """Component logits (B, 3, K, H, W) given each component's log P of the true subpixel
@@ -96,32 +96,29 @@ class Mixture:
         logits = logits + g[0 if c == 1 else 1] * log_p_r
         return logits + g[2] * log_p_g if c == 2 else logits
 
-    def _mean(self, c: int, residual_so_far: torch.Tensor | None) -> torch.Tensor:
-        """Channel c's component means (B, K, H, W) given the earlier channels' true residuals."""
-        mu = self.means[:, c]
+    def _conditioned(self, c: int, residual_so_far: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Channel c's component means and log-scales (B, K, H, W) given the earlier channels'
+        true residuals."""
+        mu, log_s = self.means[:, c], self.log_scales[:, c]
         if c >= 1:
             mu = mu + self.coeffs[:, c] * residual_so_far[:, 0:1]
         if c == 2:
             mu = mu + self.coeffs_bg[:, 0] * residual_so_far[:, 1:2]
         if c >= 1 and self.lattice is not None:
-            mu = mu + self._lattice(c, 0, residual_so_far)
-        return mu
+            shift, log_scale_shift = self._lattice(c, residual_so_far)
+            mu, log_s = mu + shift, (log_s + log_scale_shift).clamp(LOG_SCALE_MIN, LOG_SCALE_MAX)
+        return mu, log_s
 
-    def _log_scale(self, c: int, residual_so_far: torch.Tensor | None) -> torch.Tensor:
-        """Channel c's component log-scales (B, K, H, W) given the earlier channels' true residuals."""
-        if c == 0 or self.lattice is None:
-            return self.log_scales[:, c]
-        return (self.log_scales[:, c] + self._lattice(c, 1, residual_so_far)).clamp(LOG_SCALE_MIN, LOG_SCALE_MAX)
-
-    def _lattice(self, c: int, which: int, residual_so_far: torch.Tensor) -> torch.Tensor:
-        """Channel c's (c >= 1) lattice offsets (B, K, H, W): `which` 0 for the means, 1 for the
-        log-scales, looked up by r_R (and, for B, r_G) clipped to the tables' reach."""
+    def _lattice(self, c: int, residual_so_far: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Channel c's (c >= 1) lattice offsets of the means and of the log-scales, each (B, K, H, W),
+        looked up (one lookup for both) by r_R (and, for B, r_G) clipped to the tables' reach."""
         index = (residual_so_far[:, :c].round().clamp(-LATTICE_REACH, LATTICE_REACH) + LATTICE_REACH).long()
         if c == 2:  # B's table is indexed by the pair (r_R, r_G)
             index = index[:, :1] * LATTICE_SIZE + index[:, 1:]
-        table = self.lattice[c - 1][which].to(residual_so_far).reshape(K, -1)  # (K, L) or (K, L * L)
+        table = self.lattice[c - 1].to(residual_so_far).reshape(2 * K, -1)  # (2K, L) or (2K, L * L)
         # an embedding lookup: the same numbers as indexing, and a fast gradient for training
-        return F.embedding(index[:, 0], table.t()).permute(0, 3, 1, 2)
+        both = F.embedding(index[:, 0], table.t()).permute(0, 3, 1, 2)
+        return both[:, :K], both[:, K:]
 
     def channel(self, c: int, residual_so_far: torch.Tensor | None = None, x_l: torch.Tensor | None = None):
         """(logits, means, log_scales) of channel c, each (B, K, H, W), given earlier residuals
@@ -131,11 +128,12 @@ class Mixture:
             if x_l is None:
                 raise ValueError("a gated mixture needs x_l to weigh channel G's and B's components")
             # each earlier channel's component log P, one channel at a time (no (3, K) stack)
-            log_p = [_log_bin_prob(x_l[:, e:e + 1] + residual_so_far[:, e:e + 1],
-                                   x_l[:, e:e + 1] + self._mean(e, residual_so_far), self._log_scale(e, residual_so_far))
-                     for e in range(c)]
+            log_p = []
+            for e in range(c):
+                mu, log_s = self._conditioned(e, residual_so_far)
+                log_p.append(_log_bin_prob(x_l[:, e:e + 1] + residual_so_far[:, e:e + 1], x_l[:, e:e + 1] + mu, log_s))
             logits = self._gated(c, logits, *log_p)
-        return logits, self._mean(c, residual_so_far), self._log_scale(c, residual_so_far)
+        return (logits, *self._conditioned(c, residual_so_far))
 
 
 def _log_bin_prob(x: torch.Tensor, centre: torch.Tensor, log_scales: torch.Tensor) -> torch.Tensor:

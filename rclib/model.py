@@ -147,8 +147,12 @@ class ResidualModel(nn.Module):
         """The lattice tables (G's, B's), or None for the seed's mixture."""
         return None if self.mix_lattice_g is None else (self.mix_lattice_g, self.mix_lattice_b)
 
+    def mixture_of(self, out: torch.Tensor) -> Mixture:
+        """The Mixture of raw parameter maps (forward's), with the model's gates and tables."""
+        return Mixture.from_network(out, self.gates, self.lattice)
+
     def mixture(self, x_l: torch.Tensor, q=None) -> Mixture:
-        return Mixture.from_network(self(x_l, q), self.gates, self.lattice)
+        return self.mixture_of(self(x_l, q))
 
 
 # ----------------------------------------------------------------------------- weights on disk
