@@ -11,7 +11,7 @@ __all__ = ["compress", "decompress", "RclibError", "FormatError", "InputError", 
 
 
 def compress(pixels, q=None, model=None, backend: str = "auto", tau: bool = False, tables: bool = True,
-             blend: bool = False) -> bytes:
+             blend: bool = False, jpeg: bool = True) -> bytes:
     """Losslessly compress a uint8 picture.
 
     q: a BPG quantizer 0..51, "min" (the cheapest of the model's Q range, estimated), "auto" or
@@ -20,12 +20,15 @@ def compress(pixels, q=None, model=None, backend: str = "auto", tau: bool = Fals
     smaller file kept), "rc" (the paper's), "rc+" (four passes, beyond the paper) or a model
     object; tau: fit a per-image temperature (RC+: one per pass); tables: code a channel with a per-image
     table of its residual where that is smaller than the model; blend: also try the model and the
-    table together (a product of the two, format version 5) where that is smaller still.  See
+    table together (a product of the two, format version 5) where that is smaller still; jpeg:
+    code a picture decoded from a JPEG in that JPEG's YCbCr where that is smaller (with tables,
+    format version 6).  See
     rclib.qselect.compress and rclib.codec.compress.
     """
     from .qselect import compress as _compress
 
-    return _compress(pixels, q=q, model=model, backend=backend, tau=tau, tables=tables, blend=blend)
+    return _compress(pixels, q=q, model=model, backend=backend, tau=tau, tables=tables, blend=blend,
+                     jpeg=jpeg)
 
 
 def decompress(data: bytes, model=None):

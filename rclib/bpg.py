@@ -188,14 +188,20 @@ def decode_planes(bpg: BPGFile) -> list[np.ndarray]:
     return planes
 
 
-def decode(data: bytes) -> np.ndarray:
-    """BPG file bytes -> uint8 (H, W, 3) RGB, identical to the reference bpgdec's output."""
+def decode_ycbcr(data: bytes) -> np.ndarray:
+    """BPG file bytes -> uint8 (3, H, W) Y, Cb, Cr at full resolution, as bpgdec has them before
+    its colour conversion."""
     bpg = parse(data)
     y, cb, cr = decode_planes(bpg)
     if bpg.pixel_format == FORMAT_420:
         cb = colour.upsample_420(cb, bpg.height, bpg.width)
         cr = colour.upsample_420(cr, bpg.height, bpg.width)
-    return colour.ycbcr_to_rgb(np.stack([y, cb, cr]))
+    return np.stack([y, cb, cr])
+
+
+def decode(data: bytes) -> np.ndarray:
+    """BPG file bytes -> uint8 (H, W, 3) RGB, identical to the reference bpgdec's output."""
+    return colour.ycbcr_to_rgb(decode_ycbcr(data))
 
 
 # ----------------------------------------------------------------------------- encoding

@@ -54,13 +54,15 @@ def _compress(args) -> None:
     if note:
         print(f"rclib: note: {note}", file=sys.stderr)
     blob = qselect.compress(picture, q=_q_arg(args.q), model=_load_model(args.model), backend=args.backend,
-                            tau=args.tau, tables=not args.no_tables, blend=args.blend)
+                            tau=args.tau, tables=not args.no_tables, blend=args.blend,
+                            jpeg=not args.no_jpeg_colour)
     atomic_write(args.output, blob, force=args.force)
     i = codec.info(blob)
     print(f"{args.output}: {i['bytes']} bytes, {i['bpsp']:.3f} bpsp "
           f"(BPG Q{i['q']} {i['bpg_bpsp']:.3f} + residual {i['residual_bpsp']:.3f}"
           f"{', tau' if i['tau'] else ''}{', tables ' + i['table_channels'] if i['table_channels'] else ''}"
-          f"{', blends ' + i['blend_channels'] if i['blend_channels'] else ''})")
+          f"{', blends ' + i['blend_channels'] if i['blend_channels'] else ''}"
+          f"{', JPEG colour' if i['jpeg_colour'] else ''})")
 
 
 def _q_arg(value: str):
@@ -168,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "slower to encode, smaller on noisy photos")
     c.add_argument("--no-tables", action="store_true",
                    help="code every channel with the network, as the paper does (default: a per-image table where smaller)")
+    c.add_argument("--no-jpeg-colour", action="store_true",
+                   help="never code in JPEG colour (default: a picture decoded from a JPEG is coded in that "
+                        "JPEG's YCbCr, from per-image tables, where that is smaller)")
     c.add_argument("--model", default=None, help="auto (the default: code with rc and with rc+, keep the smaller file; "
                         "encodes at half the speed), rc, rc+ (their shipped weights) or a weights file (.pt)")
     c.set_defaults(func=_compress)

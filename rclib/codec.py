@@ -3,12 +3,16 @@
 Layout (all integers big-endian; documented byte by byte in README.md):
 
     0   4  magic  89 52 43 0A  ("\\x89RC\\n")
-    4   1  format version (4, or 5 for a file with blends; versions 1 (no model-kind byte), 2 (no
-           tables) and 3 (tau for RC only) still decode)
+    4   1  format version (4, 5 for a file with blends, 6 for one in JPEG colour; versions 1 (no
+           model-kind byte), 2 (no tables) and 3 (tau for RC only) still decode)
     5   1  flags: bit 0 = the source was grayscale (R = G = B; decoded back to one channel),
                   bit 1 = a per-image temperature tau follows the fixed header,
                   bit 2 = per-image residual tables follow (version 3),
-                  bit 3 = blends follow the tables (version 5)
+                  bit 3 = blends follow the tables (version 5),
+                  bit 4 = JPEG colour (version 6): the picture is libjpeg's conversion of
+                          integer YCbCr (colour.jpeg_ycc_of), and the residual coded is that
+                          YCbCr minus BPG's decoded YCbCr, every pass and channel from its
+                          table (no network, no tau, no blends)
     6   4  width
    10   4  height
    14   1  BPG quantizer Q
@@ -46,18 +50,19 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import bpg, entropy, model as model_lib
+from . import bpg, colour, entropy, model as model_lib
 from .errors import FormatError, InputError, RclibError
 from .limits import check_pixels
 from .mixture import Mixture
 
 MAGIC = b"\x89RC\n"
-FLAG_GRAY, FLAG_TAU, FLAG_TABLES, FLAG_BLEND = 1, 2, 4, 8
+FLAG_GRAY, FLAG_TAU, FLAG_TABLES, FLAG_BLEND, FLAG_JPEG = 1, 2, 4, 8, 16
 _TAU = struct.Struct(">15f")
 _BLEND = struct.Struct(">H6B")
 VERSION = 4           # written unless the file has blends
 BLEND_VERSION = 5     # the first version with blends; older rclib reads every file without them
-VERSIONS = (1, 2, 3, 4, 5)
+JPEG_VERSION = 6      # the first version with JPEG colour (written only for such files)
+VERSIONS = (1, 2, 3, 4, 5, 6)
 _TABLES_MAX = 1 << 16
 _FIXED = struct.Struct(">4sBBIIBBH32s32sII")
 KINDS = ("rc", "rc+")   # the model-kind byte of version 2 indexes this
@@ -172,7 +177,7 @@ def unpack_header(data: bytes) -> tuple[Header, int]:
     if zlib.crc32(data[:end]) != crc:
         raise FormatError("corrupt .rc file (header checksum mismatch)")
     known = (FLAG_GRAY | FLAG_TAU | (FLAG_TABLES if version >= 3 else 0)
-             | (FLAG_BLEND if version >= BLEND_VERSION else 0))
+             | (FLAG_BLEND if version >= BLEND_VERSION else 0) | (FLAG_JPEG if version >= JPEG_VERSION else 0))
     if flags & ~known or w == 0 or h == 0 or rows == 0 or kind_byte >= len(KINDS):
         raise FormatError("corrupt .rc file (invalid header fields)")
     kind = KINDS[kind_byte]
@@ -198,13 +203,15 @@ def unpack_header(data: bytes) -> tuple[Header, int]:
     if flags & FLAG_BLEND and (not flags & FLAG_TABLES or not 0 < bmask < full or bmask & mask
                                or any(not 0 < a + b <= 64 for a, b in blend_ab)):
         raise FormatError("corrupt .rc file (blends)")
+    if flags & FLAG_JPEG and (flags & (FLAG_TAU | FLAG_BLEND) or not flags & FLAG_TABLES or mask != full - 1):
+        raise FormatError("corrupt .rc file (JPEG colour needs tables for every pass and channel)")
     tables = unpack_tables(_channels_of(mask | bmask), blob, window) if flags & FLAG_TABLES else None
     lengths = list(struct.unpack_from(f">{n}I", data, table))
     start = end + 4
     if start + bpg_len + sum(lengths) != len(data):
         raise FormatError("truncated or corrupt .rc file (length mismatch)")
-    return Header(w, h, q, window, rows, wid, pix, bpg_len, lengths, flags & FLAG_GRAY, tau, kind,
-                  version, tables, mask, bmask, blend_ab), start
+    return Header(w, h, q, window, rows, wid, pix, bpg_len, lengths, flags & (FLAG_GRAY | FLAG_JPEG), tau,
+                  kind, version, tables, mask, bmask, blend_ab), start
 
 
 def _channels_of(mask: int) -> int:
@@ -416,7 +423,7 @@ def as_rgb(pixels) -> tuple[np.ndarray, int]:
 
 def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "auto",
              tau: bool = False, bpg_file: bytes | None = None, tables: bool = True,
-             blend: bool = False) -> bytes:
+             blend: bool = False, jpeg: bool = True) -> bytes:
     """Losslessly compress uint8 (H, W, 3) RGB or (H, W) grayscale at BPG quantizer q; returns
     .rc file bytes.  (Choosing q, "min" or "auto": rclib.compress / qselect.compress.)
 
@@ -428,6 +435,8 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
     that is smaller (entropy.TABLE_*).
     blend: also try each channel as a blend of the model and its table (entropy.Blend, exponents
     fitted per picture and channel) and keep it where it is smaller (format version 5).
+    jpeg: with tables, a picture decoded from a JPEG (colour.jpeg_ycc_of) is also coded in that
+    JPEG's YCbCr (format version 6, flag bit 4), kept where that file is smaller.
     """
     given = rgb
     rgb, flags = as_rgb(rgb)
@@ -446,7 +455,7 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
     window = entropy.WINDOW
     fitted = _fit_tau(model, x, x_l, q, spans) if tau else None
     # tau stays only where the file comes out smaller with it
-    plain = compress(given, q, model, backend, False, bpg_file, tables, blend) if fitted is not None else None
+    plain = compress(given, q, model, backend, False, bpg_file, tables, blend, jpeg) if fitted is not None else None
     t = None if fitted is None else torch.from_numpy(fitted)
     freqs = [entropy.quantize_table(n) for n in entropy.table_counts(x, x_l, window)] if tables else None
     blend = blend and tables
@@ -485,16 +494,41 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
                     BLEND_VERSION if bmask else VERSION, chosen, mask, bmask,
                     blend_ab if bmask else ((0, 0),) * 3)
     out = pack_header(header) + bpg_file + b"".join(streams)
-    return plain if plain is not None and len(plain) <= len(out) else out
+    if plain is not None and len(plain) <= len(out):
+        return plain  # (it has tried JPEG colour already)
+    in_ycc = _jpeg_colour_file(rgb, flags, q, model, bpg_file, rows) if tables and jpeg else None
+    return in_ycc if in_ycc is not None and len(in_ycc) < len(out) else out
 
 
-def _choose_tables(per_strip: list[list[bytes]], freqs: list[np.ndarray], x, x_l, spans, window, kind,
-                   by_blend: list[list[bytes]] | None = None):
-    """Code every strip (and pass) with the per-image tables too; send a channel's table when it
-    saves more than its own bytes, and then code each pass's channel with whichever of the model,
-    the table (and the blend, whose streams by_blend holds) is shorter, replacing the model's
-    streams in per_strip where another wins.  Returns the header's tables, table mask and blend
-    mask ((None, 0, 0) when no table is worth sending)."""
+def _jpeg_colour_file(rgb: np.ndarray, flags: int, q: int, model, bpg_file: bytes, rows: int) -> bytes | None:
+    """The picture coded in JPEG colour (flag bit 4), or None when it is no decoded JPEG: the
+    YCbCr that libjpeg turns into it, minus BPG's decoded YCbCr, every pass and channel from a
+    per-image table (its G and B rows: Cb given e_Y, Cr given e_Y and e_Cb)."""
+    ycc = colour.jpeg_ycc_of(rgb)
+    if ycc is None:
+        return None
+    kind = model_lib.kind(model)
+    x, x_l = jpeg_planes(ycc, bpg_file)
+    window = entropy.WINDOW
+    freqs = [entropy.quantize_table(n) for n in entropy.table_counts(x, x_l, window)]
+    spans = _strips(rgb.shape[0], rows)
+    streams = [s for strip in _table_streams(freqs, x, x_l, spans, window, kind) for s in strip]
+    mask = (1 << 3 * PASSES[kind]) - 1
+    header = Header(rgb.shape[1], rgb.shape[0], q, window, rows, _weights_id(model), pixels_sha256(rgb),
+                    len(bpg_file), [len(s) for s in streams], flags | FLAG_JPEG, None, kind,
+                    JPEG_VERSION, freqs, mask)
+    return pack_header(header) + bpg_file + b"".join(streams)
+
+
+def jpeg_planes(ycc: np.ndarray, bpg_file: bytes) -> tuple[torch.Tensor, torch.Tensor]:
+    """JPEG colour's x and x_l, (1, 3, H, W) float: the picture's YCbCr (colour.jpeg_ycc_of) and
+    BPG's decoded YCbCr."""
+    return (torch.from_numpy(np.ascontiguousarray(ycc))[None].float(),
+            torch.from_numpy(bpg.decode_ycbcr(bpg_file))[None].float())
+
+
+def _table_streams(freqs: list[np.ndarray], x, x_l, spans, window, kind) -> list[list[bytes]]:
+    """Per strip, the streams of every pass (RC+: its subimage) with every channel from its table."""
     from .model_plus import PHASES
 
     cdfs = [entropy.table_cdf(f) for f in freqs]
@@ -509,7 +543,18 @@ def _choose_tables(per_strip: list[list[bytes]], freqs: list[np.ndarray], x, x_l
             out += entropy.encode_tables(cdfs, x_k, x_l_k, window) if x_k.numel() else [b""] * 6
         return out
 
-    by_table = entropy.parallel_map(code, spans)
+    return entropy.parallel_map(code, spans)
+
+
+def _choose_tables(per_strip: list[list[bytes]], freqs: list[np.ndarray], x, x_l, spans, window, kind,
+                   by_blend: list[list[bytes]] | None = None):
+    """Code every strip (and pass) with the per-image tables too; send a channel's table when it
+    saves more than its own bytes, and then code each pass's channel with whichever of the model,
+    the table (and the blend, whose streams by_blend holds) is shorter, replacing the model's
+    streams in per_strip where another wins.  Returns the header's tables, table mask and blend
+    mask ((None, 0, 0) when no table is worth sending)."""
+    by_table = _table_streams(freqs, x, x_l, spans, window, kind)
+    phases = range(PASSES[kind])
     sizes = lambda strips: np.array([[sum(len(s[6 * k + 2 * c]) + len(s[6 * k + 2 * c + 1]) for s in strips)  # noqa: E731
                                       for c in range(3)] for k in range(len(phases))])
     by_model, by_table_size = sizes(per_strip), sizes(by_table)
@@ -611,12 +656,14 @@ def decompress(data: bytes, model=None) -> np.ndarray:
     bpg_file = data[pos:pos + header.bpg_length]
     pos += header.bpg_length
     try:
-        x_l_rgb = bpg.decode(bpg_file)
+        x_l_ycc = bpg.decode_ycbcr(bpg_file)
     except FormatError as exc:
         raise FormatError(f"corrupt BPG part: {exc}") from None
-    if x_l_rgb.shape[:2] != (header.height, header.width):
+    if x_l_ycc.shape[1:] != (header.height, header.width):
         raise FormatError("corrupt .rc file: BPG picture size differs from the header")
-    x_l = model_lib.to_tensor(x_l_rgb)
+    jpeg = bool(header.flags & FLAG_JPEG)  # then x and x_l are YCbCr, x the picture's JPEG colour
+    x_l = (torch.from_numpy(x_l_ycc)[None].float() if jpeg
+           else model_lib.to_tensor(colour.ycbcr_to_rgb(x_l_ycc)))
     t = None if header.tau is None else torch.from_numpy(header.tau)
     tables = [pass_tables(header, k) for k in range(PASSES[header.kind])]
     streams = []
@@ -643,6 +690,8 @@ def decompress(data: bytes, model=None) -> np.ndarray:
     except (RuntimeError, ValueError, IndexError) as exc:
         raise FormatError(f"corrupt residual data: {exc}") from None
     x = torch.cat(parts, dim=2)[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()
+    if jpeg:
+        x = colour.jpeg_ycc_to_rgb(x.transpose(2, 0, 1))
     if pixels_sha256(x) != header.pixels_sha256:
         raise FormatError("decoded pixels fail the checksum: the file is corrupt, or it was "
                           "written on a machine whose floating-point results differ from this one")
@@ -711,21 +760,43 @@ def _table_bit_maps(rgb: np.ndarray, x_l_rgb: np.ndarray, freqs: list, window: i
 def table_only_bits(rgb: np.ndarray, x_l_rgb: np.ndarray) -> float:
     """Bits of the residual with every channel coded from its per-image table, the header's table
     section (mask, length, tables) included: what `auto` and the residual benchmark weigh."""
-    counts = entropy.table_counts(model_lib.to_tensor(rgb), model_lib.to_tensor(x_l_rgb))
+    return _table_only_bits(model_lib.to_tensor(rgb), model_lib.to_tensor(x_l_rgb))
+
+
+def _table_only_bits(x: torch.Tensor, x_l: torch.Tensor) -> float:
+    counts = entropy.table_counts(x, x_l)
     freqs = [entropy.quantize_table(n) for n in counts]
     return sum(entropy.table_bits(f, n) for f, n in zip(freqs, counts)) + 8 * (6 + len(pack_tables(freqs)))
 
 
 def estimate_residual_bits(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=None,
-                           tables: bool = True) -> float:
+                           tables: bool = True, bpg_file: bytes | None = None) -> float:
     """Ideal code length (bits) of x given x_l (BPG at Q q), as the coder would code it: the
     model's bits, or (tables) per pass and channel the per-image table's where that is smaller,
-    a channel's table bytes counted when it is worth sending (the encoder's rule)."""
+    a channel's table bytes counted when it is worth sending (the encoder's rule); with tables
+    and BPG's file, JPEG colour's bits where the picture has it and they are fewer."""
     model = resolve_model(model)
     kind = model_lib.kind(model)
     by_model = _pass_sums(residual_bit_map(rgb, x_l_rgb, q, model), kind)
     if not tables:
         return float(by_model.sum())
+    rgb_bits = _rgb_residual_bits(rgb, x_l_rgb, by_model, kind)
+    jpeg = jpeg_colour_bits(rgb, bpg_file) if bpg_file is not None else None
+    return rgb_bits if jpeg is None else min(rgb_bits, jpeg)
+
+
+def jpeg_colour_bits(rgb: np.ndarray, bpg_file: bytes, ycc: np.ndarray | None = None) -> float | None:
+    """Bits of the residual in JPEG colour (every channel from its table, the table section
+    included), or None when the picture is no decoded JPEG (ycc: colour.jpeg_ycc_of(rgb), if known)."""
+    ycc = colour.jpeg_ycc_of(rgb) if ycc is None else ycc
+    if ycc is None:
+        return None
+    x, x_l = jpeg_planes(ycc, bpg_file)
+    return _table_only_bits(x, x_l)
+
+
+def _rgb_residual_bits(rgb, x_l_rgb, by_model: np.ndarray, kind: str) -> float:
+    """The model's bits (passes, 3) with tables where the encoder's rule sends them."""
     counts = entropy.table_counts(model_lib.to_tensor(rgb), model_lib.to_tensor(x_l_rgb))
     freqs = [entropy.quantize_table(n) for n in counts]
     by_table = _pass_sums(_table_bit_maps(rgb, x_l_rgb, freqs), kind)
@@ -740,7 +811,13 @@ def estimate_coded_bits(rgb: np.ndarray, data: bytes, model=None) -> float:
     where the file uses it, the file's tables (and their header bytes) where it uses them, its
     blends where it uses them."""
     header, pos = unpack_header(bytes(data))
-    x_l_rgb = bpg.decode(bytes(data[pos:pos + header.bpg_length]))
+    bpg_file = bytes(data[pos:pos + header.bpg_length])
+    if header.flags & FLAG_JPEG:
+        x, x_l = jpeg_planes(colour.jpeg_ycc_of(rgb), bpg_file)
+        bits = _table_bit_maps(x[0].permute(1, 2, 0).numpy().astype(np.uint8),
+                               x_l[0].permute(1, 2, 0).numpy().astype(np.uint8), header.tables, header.window)
+        return float(bits.sum() + 8 * len(pack_tables(header.tables)))
+    x_l_rgb = bpg.decode(bpg_file)
     blends = ([[c if isinstance(c, entropy.Blend) else None for c in (pass_tables(header, k) or [None] * 3)]
                for k in range(PASSES[header.kind])] if header.blend_mask else None)
     by_model = _pass_sums(residual_bit_map(rgb, x_l_rgb, header.q, model or model_for_file(header.weights_id),
@@ -767,7 +844,7 @@ def info(data: bytes) -> dict:
             "table_channels": "".join("RGB"[c] for c in range(3) if _channels_of(header.table_mask) >> c & 1),
             "table_mask": header.table_mask,
             "blend_channels": "".join("RGB"[c] for c in range(3) if _channels_of(header.blend_mask) >> c & 1),
-            "blend_mask": header.blend_mask}
+            "blend_mask": header.blend_mask, "jpeg_colour": bool(header.flags & FLAG_JPEG)}
 
 
 def extract_bpg(data: bytes) -> bytes:

@@ -81,3 +81,91 @@ def upsample_420(chroma: np.ndarray, height: int, width: int) -> np.ndarray:
     vertical = _upsample_axis(chroma.astype(np.int64), height, axis=0)  # x64, kept in int16 range
     both = _upsample_axis(vertical, width, axis=1)                      # x4096
     return np.clip((both + (1 << 11)) >> 12, 0, 255).astype(np.uint8)
+
+
+# ----------------------------------------------------------------------------- decoded JPEGs
+# A picture decoded from a JPEG is the image of integer YCbCr under the decoder's colour
+# conversion: only about one RGB triple in four is such an image, so its residual is cheaper to
+# code in that YCbCr (rclib's "JPEG colour" mode). libjpeg's conversion (jdcolor.c, used by
+# libjpeg-turbo, Pillow and most decoders): 16-bit fixed point, R and B rounded per table entry,
+# G's two products summed before one rounding shift, then clipped to 0..255.
+_JPEG_SHIFT = 16
+
+
+def _jpeg_fix(k: float) -> int:
+    return int(k * (1 << _JPEG_SHIFT) + 0.5)
+
+
+_C = np.arange(256, dtype=np.int64) - 128
+_HALF = 1 << (_JPEG_SHIFT - 1)
+_JPEG_CR_R = (_jpeg_fix(1.40200) * _C + _HALF) >> _JPEG_SHIFT
+_JPEG_CB_B = (_jpeg_fix(1.77200) * _C + _HALF) >> _JPEG_SHIFT
+_JPEG_CR_G = -_jpeg_fix(0.71414) * _C
+_JPEG_CB_G = -_jpeg_fix(0.34414) * _C + _HALF
+
+
+def jpeg_ycc_to_rgb(ycc: np.ndarray) -> np.ndarray:
+    """uint8 (3, ...) Y, Cb, Cr -> uint8 (..., 3) RGB exactly as libjpeg's decoder converts them."""
+    y, cb, cr = (ycc[i].astype(np.int64) for i in range(3))
+    rgb = np.stack([y + _JPEG_CR_R[cr], y + ((_JPEG_CB_G[cb] + _JPEG_CR_G[cr]) >> _JPEG_SHIFT),
+                    y + _JPEG_CB_B[cb]], axis=-1)
+    return np.clip(rgb, 0, 255).astype(np.uint8)
+
+
+# Offsets tried around the rounded conversion, nearest first (L1, then lexicographic).
+_OFFSETS = sorted(((a, b, c) for a in range(-2, 3) for b in range(-2, 3) for c in range(-2, 3)),
+                  key=lambda d: (sum(map(abs, d)), d))
+
+
+def jpeg_ycc_of(rgb: np.ndarray, most_missing: float = 0.01) -> np.ndarray | None:
+    """uint8 (3, H, W) YCbCr that libjpeg's conversion turns into exactly `rgb` (H, W, 3), or None
+    when some pixel has none (the picture was not decoded from a JPEG; more than `most_missing`
+    of the pixels failing the near search, or 5 times that failing the nearest offsets, ends the
+    search early).
+
+    Each pixel takes the first of the offsets around bpgenc's rounded conversion that maps back
+    to it (unique away from clipping); pixels clipped far from it (saturated colours) take, per
+    colour, the nearest of all YCbCr that map to it."""
+    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+    guess = rgb_to_ycbcr(rgb).reshape(3, -1).astype(np.int64)
+    target = rgb.reshape(-1, 3)
+    out = np.zeros_like(guess)
+    todo = np.arange(target.shape[0])
+    for i, d in enumerate(_OFFSETS):
+        if todo.size == 0 or i == 7 and todo.size > 5 * most_missing * target.shape[0]:
+            break  # (after the offsets of L1 <= 1, a picture that is no decoded JPEG fails fast)
+        c = guess[:, todo] + np.array(d)[:, None]
+        inside = ((c >= 0) & (c <= 255)).all(axis=0)
+        ok = inside & (jpeg_ycc_to_rgb(np.clip(c, 0, 255)) == target[todo]).all(axis=1)
+        out[:, todo[ok]] = c[:, ok]
+        todo = todo[~ok]
+    if todo.size > most_missing * target.shape[0]:
+        return None
+    if todo.size:
+        keys, order = _jpeg_inverse()
+        colours, which = np.unique(target[todo], axis=0, return_inverse=True)
+        wanted = (colours[:, 0].astype(np.int32) << 16) | (colours[:, 1].astype(np.int32) << 8) | colours[:, 2]
+        los, his = np.searchsorted(keys, wanted), np.searchsorted(keys, wanted + 1)
+        for i, (lo, hi) in enumerate(zip(los, his)):
+            if lo == hi:
+                return None
+            cands = np.stack(np.unravel_index(order[lo:hi], (256, 256, 256)))
+            mine = todo[which.ravel() == i]
+            near = np.abs(cands - guess[:, mine[0]][:, None]).sum(axis=0).argmin()
+            out[:, mine] = cands[:, near][:, None]
+    return out.reshape(3, *rgb.shape[:2]).astype(np.uint8)
+
+
+_INVERSE: list = []
+
+
+def _jpeg_inverse() -> tuple[np.ndarray, np.ndarray]:
+    """Every YCbCr triple's RGB key under libjpeg's conversion, sorted, with the triples' flat
+    indices in that order (built once, ~2 s and 200 MB, only for pictures with saturated colours)."""
+    if not _INVERSE:
+        ycc = np.stack(np.unravel_index(np.arange(1 << 24), (256, 256, 256))).astype(np.uint8)
+        rgb = jpeg_ycc_to_rgb(ycc).astype(np.int32)
+        keys = (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
+        order = np.argsort(keys, kind="stable")
+        _INVERSE.append((keys[order], order))
+    return _INVERSE[0]

@@ -46,35 +46,40 @@ def classifier_weights(kind: str = "rc") -> Path:
 
 
 def estimate_bits(rgb: np.ndarray, q: int, model=None, backend: str = "auto",
-                  tables: bool = True) -> tuple[float, bytes]:
+                  tables: bool = True, jpeg: bool = True) -> tuple[float, bytes]:
     """BPG bits + the residual's ideal bits at quantizer q (no arithmetic coding); and the BPG file."""
     bpg_file = bpg.encode(rgb, q, backend=backend)
-    resid = codec.estimate_residual_bits(rgb, bpg.decode(bpg_file), q, model, tables)
+    resid = codec.estimate_residual_bits(rgb, bpg.decode(bpg_file), q, model, tables,
+                                         bpg_file if jpeg else None)
     return 8 * len(bpg_file) + resid, bpg_file
 
 
-def search_q(rgb: np.ndarray, model=None, backend: str = "auto", qs=None, tables: bool = True) -> tuple[int, bytes]:
+def search_q(rgb: np.ndarray, model=None, backend: str = "auto", qs=None, tables: bool = True,
+             jpeg: bool = True) -> tuple[int, bytes]:
     """Strategy `min`: the Q of `qs` (default: the model kind's range) with the fewest estimated
     bits, and its BPG file."""
     best = None
     for q in qs or q_range(model):
-        bits, bpg_file = estimate_bits(rgb, q, model, backend, tables)
+        bits, bpg_file = estimate_bits(rgb, q, model, backend, tables, jpeg)
         if best is None or bits < best[0]:
             best = (bits, q, bpg_file)
     return best[1], best[2]
 
 
-def table_search_q(rgb: np.ndarray, qs, backend: str = "auto", steps_above: int = 0) -> tuple[int, bytes]:
+def table_search_q(rgb: np.ndarray, qs, backend: str = "auto", steps_above: int = 0,
+                   jpeg: bool = True) -> tuple[int, bytes]:
     """Strategy `auto` with tables: the Q of `qs` with the fewest BPG bits + per-image table bits
     (every channel from its table; no network), or the one `steps_above` places above it in the
     sorted grid (at most its last), and its BPG file.  BPG runs in parallel threads."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from . import entropy
+    from . import colour, entropy
+
+    ycc = colour.jpeg_ycc_of(rgb) if jpeg else None
 
     def cost(q):
         bpg_file = bpg.encode(rgb, q, backend=backend)
-        return table_cost(rgb, len(bpg_file), bpg.decode(bpg_file)), q, bpg_file
+        return table_cost(rgb, bpg_file, ycc=ycc), q, bpg_file
 
     with ThreadPoolExecutor(entropy.workers()) as pool:
         results = {q: (c, bpg_file) for c, q, bpg_file in pool.map(cost, qs)}
@@ -90,13 +95,17 @@ def auto_pick(costs: dict[int, float], steps_above: int = 0) -> int:
     return grid[min(best + steps_above, len(grid) - 1)]
 
 
-def table_cost(rgb: np.ndarray, bpg_bytes: int, x_l: np.ndarray) -> float:
-    """What `auto` minimizes over Q: BPG bits + the residual's bits from per-image tables alone."""
-    return 8 * bpg_bytes + codec.table_only_bits(rgb, x_l)
+def table_cost(rgb: np.ndarray, bpg_file: bytes, x_l: np.ndarray | None = None, ycc=None) -> float:
+    """What `auto` minimizes over Q: BPG bits + the residual's bits from per-image tables alone
+    (in JPEG colour where the picture has it, ycc = colour.jpeg_ycc_of(rgb), and that is fewer).
+    x_l: BPG's decoded picture, when known."""
+    bits = codec.table_only_bits(rgb, bpg.decode(bpg_file) if x_l is None else x_l)
+    jpeg = None if ycc is None else codec.jpeg_colour_bits(rgb, bpg_file, ycc)
+    return 8 * len(bpg_file) + (bits if jpeg is None else min(bits, jpeg))
 
 
 def choose_q(rgb: np.ndarray, q=None, model=None, backend: str = "auto",
-             tables: bool = True) -> tuple[int, bytes | None]:
+             tables: bool = True, jpeg: bool = True) -> tuple[int, bytes | None]:
     """A strategy's Q for a picture, and BPG's file at it when the strategy made one.
 
     q: a quantizer 0..51; "min"; "auto"; "clf"; None: "auto"."""
@@ -104,9 +113,9 @@ def choose_q(rgb: np.ndarray, q=None, model=None, backend: str = "auto",
     if q is None:
         q = "auto"
     if q == "min":
-        return search_q(rgb, model, backend, tables=tables)
+        return search_q(rgb, model, backend, tables=tables, jpeg=jpeg)
     if q == "auto" and tables:
-        return table_search_q(rgb, AUTO_QS[kind], backend, AUTO_STEPS_ABOVE[kind])
+        return table_search_q(rgb, AUTO_QS[kind], backend, AUTO_STEPS_ABOVE[kind], jpeg)
     if q in ("auto", "clf"):
         weights = classifier_weights(kind)
         if not weights.exists():
@@ -131,16 +140,17 @@ def kind_per_picture(model) -> bool:
 
 
 def compress(rgb, q=None, model=None, backend: str = "auto", tau: bool = False, tables: bool = True,
-             blend: bool = False) -> bytes:
+             blend: bool = False, jpeg: bool = True) -> bytes:
     """rclib.compress: choose the model kind ("auto": the smaller file of each kind) and Q by
     their strategies, then code the picture.  `tau`: fit a per-image temperature (each kind's own)."""
     if kind_per_picture(model):
-        return min((compress(rgb, q, kind, backend, tau, tables, blend) for kind in AUTO_MODELS),
+        return min((compress(rgb, q, kind, backend, tau, tables, blend, jpeg) for kind in AUTO_MODELS),
                    key=len)  # ties: RC, which decodes faster
     picture, _ = codec.as_rgb(rgb)
     model = codec.resolve_model(model)
-    chosen, bpg_file = choose_q(picture, q, model, backend, tables)
-    return codec.compress(rgb, chosen, model, backend, tau, bpg_file=bpg_file, tables=tables, blend=blend)
+    chosen, bpg_file = choose_q(picture, q, model, backend, tables, jpeg)
+    return codec.compress(rgb, chosen, model, backend, tau, bpg_file=bpg_file, tables=tables, blend=blend,
+                          jpeg=jpeg)
 
 
 # ----------------------------------------------------------------------------- Q histories
@@ -159,7 +169,7 @@ def q_histories(originals: Path, prepared: Path, model, qs=None, limit: int | No
 
     qs = qs or q_range(model)
     model = codec.resolve_model(model)
-    estimator = (model_lib.weights_id(model)[:16] + ("+tables" if tables else "")
+    estimator = (model_lib.weights_id(model)[:16] + ("+tables+jpeg" if tables else "")
                  + f"+bpg{bpg.ENCODER_VERSION}")
     done = pd.read_csv(out) if out is not None and Path(out).exists() else None
     if done is not None:
@@ -170,12 +180,12 @@ def q_histories(originals: Path, prepared: Path, model, qs=None, limit: int | No
     for i, (path, q) in enumerate(tqdm(jobs, desc="Q histories", disable=not progress)):
         x = data.load_rgb(path)
         folder = prep.q_dir(prepared, q)
-        bpg_bytes = (folder / f"{path.stem}.bpg").stat().st_size
+        bpg_file = (folder / f"{path.stem}.bpg").read_bytes()
         x_l = data.load_rgb(folder / f"{path.stem}.png")
-        resid = codec.estimate_residual_bits(x, x_l, q, model, tables)
+        resid = codec.estimate_residual_bits(x, x_l, q, model, tables, bpg_file)
         n = x.size
-        rows.append({"image": path.stem, "q": q, "bpg_bits": 8 * bpg_bytes, "residual_bits": resid,
-                     "subpixels": n, "bpsp": (8 * bpg_bytes + resid) / n, "estimator": estimator})
+        rows.append({"image": path.stem, "q": q, "bpg_bits": 8 * len(bpg_file), "residual_bits": resid,
+                     "subpixels": n, "bpsp": (8 * len(bpg_file) + resid) / n, "estimator": estimator})
         if out is not None and (i % 10 == 9 or i == len(jobs) - 1):
             atomic_write(out, pd.DataFrame(rows).to_csv(index=False).encode(), force=True)
     table = pd.DataFrame(rows).sort_values(["image", "q"]).reset_index(drop=True)
@@ -189,13 +199,14 @@ def auto_q(originals: Path, prepared: Path, qs, limit: int | None = None,
     """Strategy `auto`'s answer per picture (with tables), from the prep cache's BPG files: the
     yardstick of `auto` against MIN without encoding anything again (`steps_above`: as
     AUTO_STEPS_ABOVE gives the model kind)."""
-    from . import data, prep
+    from . import colour, data, prep
 
     answers = {}
     for path in data.list_images(originals)[:limit]:
         x = data.load_rgb(path)
-        costs = {q: table_cost(x, (prep.q_dir(prepared, q) / f"{path.stem}.bpg").stat().st_size,
-                               data.load_rgb(prep.q_dir(prepared, q) / f"{path.stem}.png")) for q in qs}
+        ycc = colour.jpeg_ycc_of(x)
+        costs = {q: table_cost(x, (prep.q_dir(prepared, q) / f"{path.stem}.bpg").read_bytes(),
+                               data.load_rgb(prep.q_dir(prepared, q) / f"{path.stem}.png"), ycc) for q in qs}
         answers[path.stem] = auto_pick(costs, steps_above)
     return answers
 

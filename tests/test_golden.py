@@ -49,7 +49,8 @@ def test_unknown_weights_are_a_clear_error():
 def test_validation_photos_code_to_their_expected_byte_counts():
     """CompressAI-style golden numbers: the exact .rc sizes of two validation photos at Q 12 with the
     weights named in tests/expected/validation_bytes.json (a change to BPG, the model, the mixture,
-    the tables or the coder shows up here), by default and with the model alone; they decode exactly."""
+    the tables or the coder shows up here), in RGB, by default (Mountain's native crop, a decoded
+    JPEG, in JPEG colour) and with the model alone; they decode exactly."""
     import json
 
     from rclib import data
@@ -60,11 +61,14 @@ def test_validation_photos_code_to_their_expected_byte_counts():
     for name, want in expected["pictures"].items():
         assert data.sha256_file(root / f"{name}.png") == want["png_sha256"], name
         x = data.load_rgb(root / f"{name}.png")
-        blob = rclib.compress(x, q=want["q"], model=net)
+        blob = rclib.compress(x, q=want["q"], model=net, jpeg=False)
         info = codec.info(blob)
         assert (len(blob), info["bpg_bytes"], info["table_channels"]) == (
             want["rc_bytes"], want["bpg_bytes"], want["table_channels"]), name
         assert np.array_equal(rclib.decompress(blob), x), name
+        default = rclib.compress(x, q=want["q"], model=net)
+        assert (len(default), codec.info(default)["jpeg_colour"]) == (want["rc_bytes_default"], want["jpeg_colour"])
+        assert np.array_equal(rclib.decompress(default), x), name
         model_only = rclib.compress(x, q=want["q"], model=net, tables=False)
         assert len(model_only) == want["rc_bytes_model_only"], name
         assert np.array_equal(rclib.decompress(model_only), x), name

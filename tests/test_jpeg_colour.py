@@ -1,0 +1,206 @@
+"""JPEG colour: a picture decoded from a JPEG is libjpeg's conversion of integer YCbCr, so rclib codes
+that YCbCr's residual against BPG's decoded YCbCr instead of the RGB residual (format version 6).
+The conversion checked against libjpeg itself, exact round trips of real decoded JPEGs through every
+path, the encoder's choice, and loud failures on crafted files."""
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import rclib
+from rclib import bpg, codec, colour, qselect
+from rclib.errors import FormatError
+
+
+def _jpeg(rgb: np.ndarray, subsampling: int, quality: int = 92) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=quality, subsampling=subsampling)
+    return buf.getvalue()
+
+
+def _decoded(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+@pytest.fixture(scope="module")
+def decoded(photos) -> dict[str, np.ndarray]:
+    """Real photos through Pillow's JPEG coder: odd-sized 4:4:4, and 4:2:0."""
+    return {"coffee_odd": _decoded(_jpeg(photos["coffee_odd"], 0)),
+            "chelsea": _decoded(_jpeg(photos["chelsea"][:200, :264], 2))}
+
+
+def test_conversion_is_libjpegs(photos):
+    """libjpeg's own YCbCr output (Pillow's draft mode), converted by rclib, is libjpeg's RGB output."""
+    for sub in (0, 2):
+        data = _jpeg(photos["chelsea"], sub)
+        raw = Image.open(io.BytesIO(data))
+        raw.draft("YCbCr", raw.size)
+        assert raw.mode == "YCbCr"
+        ycc = np.asarray(raw).transpose(2, 0, 1)
+        assert np.array_equal(colour.jpeg_ycc_to_rgb(ycc), _decoded(data))
+
+
+def test_decoded_jpegs_lift_exactly_and_ordinary_photos_do_not(photos, decoded):
+    for name, x in decoded.items():
+        ycc = colour.jpeg_ycc_of(x)
+        assert ycc is not None and ycc.shape == (3, *x.shape[:2]), name
+        assert np.array_equal(colour.jpeg_ycc_to_rgb(ycc), x), name
+    for name, x in photos.items():
+        assert colour.jpeg_ycc_of(x) is None, name
+
+
+def test_saturated_colours_lift_through_the_complete_search():
+    """Random YCbCr clips often (a third of these pixels lie far from the rounded conversion)."""
+    g = np.random.default_rng(0)
+    x = colour.jpeg_ycc_to_rgb(g.integers(0, 256, (3, 24, 24), dtype=np.uint8))
+    assert colour.jpeg_ycc_of(x) is None  # too many misses for the default: no decoded JPEG
+    ycc = colour.jpeg_ycc_of(x, most_missing=1.0)
+    assert np.array_equal(colour.jpeg_ycc_to_rgb(ycc), x)
+
+
+def test_a_colour_libjpeg_never_outputs_is_refused(decoded):
+    """(1, 0, 1) is the image of no YCbCr triple: one such pixel rules JPEG colour out."""
+    x = decoded["coffee_odd"].copy()
+    assert colour.jpeg_ycc_of(x) is not None
+    x[5, 7] = (1, 0, 1)
+    assert colour.jpeg_ycc_of(x) is None
+    assert colour.jpeg_ycc_of(x[5:6, 7:8], most_missing=1.0) is None
+
+
+@pytest.mark.parametrize("net", ["rc", "rc+", "tiny", "tiny+"])
+def test_decoded_jpegs_round_trip_in_jpeg_colour(decoded, net, tiny_model, tiny_plus_model):
+    model = {"tiny": tiny_model, "tiny+": tiny_plus_model}.get(net, net)
+    for name, x in decoded.items():
+        for q in (12, 17):
+            blob = rclib.compress(x, q=q, model=model)
+            info = codec.info(blob)
+            assert info["jpeg_colour"] and info["version"] == codec.JPEG_VERSION, (name, q)
+            assert info["table_channels"] == "RGB" and not info["tau"]
+            assert np.array_equal(rclib.decompress(blob, model=model), x), (name, q)
+            rgb_only = rclib.compress(x, q=q, model=model, jpeg=False)
+            assert not codec.info(rgb_only)["jpeg_colour"]
+            assert len(blob) < len(rgb_only), (name, q)
+            assert np.array_equal(rclib.decompress(rgb_only, model=model), x)
+
+
+def test_jpeg_colour_needs_tables_and_tau_is_not_kept(decoded):
+    x = decoded["coffee_odd"]
+    assert not codec.info(rclib.compress(x, q=14, model="rc", tables=False))["jpeg_colour"]
+    blob = rclib.compress(x, q=14, model="rc", tau=True)
+    assert codec.info(blob)["jpeg_colour"] and not codec.info(blob)["tau"]
+    assert np.array_equal(rclib.decompress(blob), x)
+
+
+def test_grayscale_decoded_jpeg_round_trips(photos):
+    gray = np.asarray(Image.fromarray(photos["coffee_odd"]).convert("L"))
+    buf = io.BytesIO()
+    Image.fromarray(gray).save(buf, "JPEG", quality=90)
+    x = np.asarray(Image.open(io.BytesIO(buf.getvalue())))
+    assert x.ndim == 2
+    blob = rclib.compress(x, q=14, model="rc")
+    assert codec.info(blob)["grayscale"]
+    y = rclib.decompress(blob)
+    assert y.ndim == 2 and np.array_equal(y, x)
+
+
+def test_decoding_with_other_thread_counts(decoded):
+    x = decoded["chelsea"]
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        blob = rclib.compress(x, q=13, model="rc+")
+        assert codec.info(blob)["jpeg_colour"]
+        torch.set_num_threads(1)
+        assert np.array_equal(rclib.decompress(blob), x)
+        torch.set_num_threads(3)
+        assert rclib.compress(x, q=13, model="rc+") == blob
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_real_bytes_match_the_estimate(decoded):
+    x = decoded["coffee_odd"]
+    blob = rclib.compress(x, q=15, model="rc")
+    info = codec.info(blob)
+    estimate = codec.estimate_coded_bits(x, blob)
+    assert 8 * info["residual_bytes"] <= 1.005 * estimate + 64
+    assert 8 * info["residual_bytes"] >= 0.95 * estimate
+
+
+def test_q_auto_weighs_jpeg_colour(decoded, tiny_model):
+    """`auto` minimizes BPG + the fewer of RGB table bits and JPEG colour table bits, per Q."""
+    x = decoded["coffee_odd"]
+    ycc = colour.jpeg_ycc_of(x)
+    costs = {}
+    for q in qselect.AUTO_QS["rc"]:
+        f = bpg.encode(x, q)
+        rgb_bits = codec.table_only_bits(x, bpg.decode(f))
+        jpeg_bits = codec.jpeg_colour_bits(x, f, ycc)
+        assert jpeg_bits < rgb_bits, q
+        costs[q] = 8 * len(f) + jpeg_bits
+    blob = qselect.compress(x, model=tiny_model)
+    assert codec.info(blob)["q"] == min(costs, key=costs.get)
+    assert np.array_equal(codec.decompress(blob, model=tiny_model), x)
+
+
+def test_cli_codes_jpeg_colour_and_can_refuse_it(tmp_path, decoded, capsys):
+    from rclib.cli import main
+
+    src = tmp_path / "in.png"
+    Image.fromarray(decoded["chelsea"]).save(src)
+    assert main(["compress", str(src), str(tmp_path / "a.rc"), "--q", "14", "--model", "rc"]) == 0
+    assert "JPEG colour" in capsys.readouterr().out
+    assert main(["compress", str(src), str(tmp_path / "b.rc"), "--q", "14", "--model", "rc",
+                 "--no-jpeg-colour"]) == 0
+    assert "JPEG colour" not in capsys.readouterr().out
+    for name in ("a", "b"):
+        assert main(["decompress", str(tmp_path / f"{name}.rc"), str(tmp_path / f"{name}.png")]) == 0
+        assert np.array_equal(np.asarray(Image.open(tmp_path / f"{name}.png")), decoded["chelsea"])
+
+
+# ----------------------------------------------------------------------------- crafted files
+@pytest.fixture(scope="module")
+def jpeg_file(decoded):
+    blob = rclib.compress(decoded["chelsea"][:64, :96], q=14, model="rc")
+    assert codec.info(blob)["jpeg_colour"]
+    return blob
+
+
+def _refix_crc(blob: bytearray) -> bytes:
+    """The header's CRC made right again (RC, no tau: the table section follows the kind byte)."""
+    header_end = codec._FIXED.size + 1 + 6 + struct.unpack_from(">I", blob, codec._FIXED.size + 3)[0]
+    n = struct.unpack_from(">I", blob, 86)[0]
+    end = header_end + 4 * n
+    blob[end:end + 4] = struct.pack(">I", zlib.crc32(bytes(blob[:end])))
+    return bytes(blob)
+
+
+@pytest.mark.parametrize("case", ["version5", "tau_flag", "blend_flag", "mask", "flag_off"])
+def test_crafted_jpeg_colour_headers_are_refused(jpeg_file, case):
+    bad = bytearray(jpeg_file)
+    if case == "version5":
+        bad[4] = codec.BLEND_VERSION
+    elif case == "tau_flag":
+        bad[5] |= codec.FLAG_TAU
+    elif case == "blend_flag":
+        bad[5] |= codec.FLAG_BLEND
+    elif case == "mask":
+        s = codec._FIXED.size + 1
+        bad[s:s + 2] = struct.pack(">H", 3)
+    else:  # the YCbCr residual read as an RGB one: other pixels, which the checksum must catch
+        bad[5] &= ~codec.FLAG_JPEG
+    bad = _refix_crc(bad)
+    with pytest.raises(FormatError):
+        rclib.decompress(bad)
+
+
+def test_every_truncation_is_refused(jpeg_file):
+    for cut in (5, 60, 95, len(jpeg_file) // 2, len(jpeg_file) - 1):
+        with pytest.raises(FormatError):
+            rclib.decompress(jpeg_file[:cut])
