@@ -119,14 +119,26 @@ _OFFSETS = sorted(((a, b, c) for a in range(-2, 3) for b in range(-2, 3) for c i
 
 def jpeg_ycc_of(rgb: np.ndarray, most_missing: float = 0.01) -> np.ndarray | None:
     """uint8 (3, H, W) YCbCr that libjpeg's conversion turns into exactly `rgb` (H, W, 3), or None
-    when some pixel has none (the picture was not decoded from a JPEG; more than `most_missing`
-    of the pixels failing the near search, or 5 times that failing the nearest offsets, ends the
-    search early).
+    when some pixel has none (the picture was not decoded from a JPEG; in a band of rows, more
+    than `most_missing` of its pixels failing the near search, or 5 times that failing the
+    nearest offsets, ends the search early).
 
     Each pixel takes the first of the offsets around bpgenc's rounded conversion that maps back
     to it (unique away from clipping); pixels clipped far from it (saturated colours) take, per
     colour, the nearest of all YCbCr that map to it."""
     rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+    rows = max(1, (1 << 18) // rgb.shape[1])  # in bands of ~256k pixels: memory stays small
+    bands = []
+    for y in range(0, rgb.shape[0], rows):
+        band = _lift(rgb[y:y + rows], most_missing)
+        if band is None:
+            return None
+        bands.append(band)
+    return np.concatenate(bands, axis=1)
+
+
+def _lift(rgb: np.ndarray, most_missing: float) -> np.ndarray | None:
+    """jpeg_ycc_of for one band of rows."""
     guess = rgb_to_ycbcr(rgb).reshape(3, -1).astype(np.int64)
     target = rgb.reshape(-1, 3)
     out = np.zeros_like(guess)
