@@ -10,10 +10,14 @@ These are fitted to each picture (so slightly optimistic: no model cost) and nee
 CNN can beat them only by finding structure in x_l that a histogram over these contexts misses.
 Beside them, `model`: the residual model's own bits (default the shipped weights), and
 model/hch; `tables`: what rclib's per-image tables cost (hch's contexts with r_R and r_G clipped to
-+-3, their header bytes included); `coded`: per channel the cheaper of the two, as rclib codes it.
-Means are weighted by subpixels, per validation package and over the whole set.
++-3, their header bytes included); `jpeg`: the tables in JPEG colour for a picture decoded from
+a JPEG (its residual in libjpeg's YCbCr, the codec's flag bit 4), else `tables`; `coded`: per
+channel the cheaper of network and table, or JPEG colour where that is cheaper still, as rclib
+codes it.  Means are weighted by subpixels, per validation package and over the whole set.
 
     python bench/residual_entropy.py [--qs 12 14 17] [--limit N] [--model PATH|none] [--csv F]
+    python bench/residual_entropy.py --add-jpeg F    (the jpeg column, and coded with it, into a
+                                                      CSV made before JPEG colour)
 """
 from __future__ import annotations
 
@@ -70,7 +74,7 @@ def residual_entropies(x: np.ndarray, x_l: np.ndarray) -> dict:
 
 def weighted(table, by):
     """Subpixel-weighted means of the numeric columns per group."""
-    cols = [c for c in ("bpg", "h0", "hch", "hctx", "hsp", "model", "tables", "coded", "webp") if c in table]
+    cols = [c for c in ("bpg", "h0", "hch", "hctx", "hsp", "model", "tables", "jpeg", "coded", "webp") if c in table]
     sums = table[cols].multiply(table.subpixels, axis=0).assign(subpixels=table.subpixels)
     sums[by] = table[by]
     g = sums.groupby(by).sum()
@@ -85,20 +89,24 @@ def main() -> int:
     import pandas as pd
     from tqdm.auto import tqdm
 
-    from rclib import baselines, bpg, codec, data, model as model_lib
+    from rclib import baselines, bpg, codec, colour, data, model as model_lib
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--qs", type=int, nargs="+", default=[12, 14, 17])
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--model", default=str(model_lib.DEFAULT_WEIGHTS), help="weights, or 'none'")
     ap.add_argument("--csv", default=None, help="write the per-photo rows here")
+    ap.add_argument("--add-jpeg", default=None, help="add the jpeg column (and coded with it) to this CSV")
     args = ap.parse_args()
+    if args.add_jpeg:
+        return add_jpeg(args.add_jpeg)
     net = None if args.model == "none" else model_lib.load(args.model)
     photos = data.list_images(data.prepare_embedded(progress=False) / "val")[:args.limit]
     rows = []
     for path in tqdm(photos, desc="photos"):
         x = data.load_rgb(path)
         webp = baselines.run("WebP-LL", x).bpsp
+        ycc = colour.jpeg_ycc_of(x)
         for q in args.qs:
             blob = bpg.encode(x, q)
             x_l = bpg.decode(blob)
@@ -106,15 +114,42 @@ def main() -> int:
                    "subpixels": x.size, "webp": webp, "bpg": 8 * len(blob) / x.size,
                    **residual_entropies(x, x_l)}
             row["tables"] = codec.table_only_bits(x, x_l) / x.size
+            row["jpeg"] = row["tables"] if ycc is None else codec.jpeg_colour_bits(x, blob, ycc) / x.size
             if net is not None:
                 row["model"] = codec.estimate_residual_bits(x, x_l, q, net, tables=False) / x.size
-                row["coded"] = codec.estimate_residual_bits(x, x_l, q, net) / x.size
+                row["coded"] = codec.estimate_residual_bits(x, x_l, q, net, bpg_file=blob) / x.size
             rows.append(row)
     table = pd.DataFrame(rows)
     if args.csv:
         table.to_csv(args.csv, index=False)
     pd.set_option("display.width", 200)
     print("residual bpsp (and BPG's, WebP-LL's whole file), weighted by subpixels:")
+    print(weighted(table, ["package", "q"]).round(4).to_string())
+    print(weighted(table.assign(package="all"), ["package", "q"]).round(4).to_string())
+    return 0
+
+
+def add_jpeg(csv) -> int:
+    """The jpeg column, and coded as the encoder now chooses (the cheaper of the RGB coding and
+    JPEG colour), computed into a CSV made before JPEG colour; BPG is deterministic, so the
+    other columns are what a full run gives."""
+    import pandas as pd
+
+    from rclib import bpg, codec, colour, data
+    from rclib.imageio import atomic_write
+
+    table = pd.read_csv(csv)
+    root = data.prepare_embedded(progress=False) / "val"
+    jpeg = {}
+    for image, part in table.groupby("image", sort=False):
+        x = data.load_rgb(root / f"{image}.png")
+        ycc = colour.jpeg_ycc_of(x)
+        for i, row in part.iterrows():
+            jpeg[i] = row.tables if ycc is None else codec.jpeg_colour_bits(x, bpg.encode(x, int(row.q)), ycc) / x.size
+    table["jpeg"] = pd.Series(jpeg)
+    if "coded" in table:
+        table["coded"] = table[["coded", "jpeg"]].min(axis=1)
+    atomic_write(csv, table.to_csv(index=False).encode(), force=True)
     print(weighted(table, ["package", "q"]).round(4).to_string())
     print(weighted(table.assign(package="all"), ["package", "q"]).round(4).to_string())
     return 0
