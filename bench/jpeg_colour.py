@@ -4,7 +4,8 @@ every round trip checked.
 
 A picture is a decoded JPEG here when every pixel is libjpeg's conversion of some integer YCbCr
 (rclib.colour.jpeg_ycc_of); the encoder tries JPEG colour only then, so every other picture codes
-to the same bytes either way and is only counted (`decoded JPEG` = 0).
+to the same bytes either way and is only counted (`decoded JPEGs` = 0).  `reachable`: the share
+of a picture's pixels that libjpeg's conversion can output at all (of all RGB triples, a quarter).
 
     python bench/jpeg_colour.py [--limit N] [--csv docs/jpeg_colour.csv]
     python bench/jpeg_colour.py --markdown docs/jpeg_colour.csv     (the README table)
@@ -25,7 +26,8 @@ def summary(table):
     jpeg = table[table.decoded_jpeg]
     for name, part in [*table.groupby("package"), ("all decoded JPEGs", jpeg)]:
         mine = part[part.decoded_jpeg]
-        row = {"package": name, "pictures": len(part), "decoded JPEGs": len(mine)}
+        row = {"package": name, "pictures": len(part), "decoded JPEGs": len(mine),
+               "reachable %": 100 * float((part.reachable * part.subpixels).sum() / part.subpixels.sum())}
         if len(mine):
             row["bpsp without"] = float(mine.bpsp_without.mean())
             row["bpsp with"] = float(mine.bpsp_default.mean())
@@ -36,10 +38,11 @@ def summary(table):
 
 
 def markdown(summary_table) -> str:
-    cols = ["package", "pictures", "decoded JPEGs", "bpsp without", "bpsp with", "saved_pct", "in JPEG colour"]
+    cols = ["package", "pictures", "decoded JPEGs", "reachable %", "bpsp without", "bpsp with", "saved_pct",
+            "in JPEG colour"]
     out = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
     for r in summary_table.to_dict("records"):
-        cells = [r["package"], str(r["pictures"]), str(r["decoded JPEGs"])]
+        cells = [r["package"], str(r["pictures"]), str(r["decoded JPEGs"]), f"{r['reachable %']:.1f}"]
         if r["decoded JPEGs"]:
             cells += [f"{r['bpsp without']:.3f}", f"{r['bpsp with']:.3f}", f"{r['saved_pct']:.1f}",
                       str(int(r["in JPEG colour"]))]
@@ -67,11 +70,17 @@ def main() -> int:
         print(markdown(summary(pd.read_csv(args.markdown))), end="")
         return 0
 
+    keys, _ = colour._jpeg_inverse()
+    outputs = np.unique(keys)
+    print(f"RGB triples libjpeg's YCbCr conversion can output: {len(outputs)} of {1 << 24} "
+          f"({100 * len(outputs) / (1 << 24):.1f} %)")
     rows = []
     for path in tqdm(data.list_images(data.resolve("embedded", "val"))[:args.limit], desc="pictures"):
         x = data.load_rgb(path)
+        flat = x.reshape(-1, 3).astype(np.int32)
+        reachable = np.isin((flat[:, 0] << 16) | (flat[:, 1] << 8) | flat[:, 2], outputs).mean()
         row = {"image": path.stem, "package": data.package_of(path.stem), "subpixels": x.size,
-               "decoded_jpeg": colour.jpeg_ycc_of(x) is not None}
+               "reachable": float(reachable), "decoded_jpeg": colour.jpeg_ycc_of(x) is not None}
         if row["decoded_jpeg"]:
             t0 = time.time()
             with_it = rclib.compress(x)

@@ -809,7 +809,7 @@ def _rgb_residual_bits(rgb, x_l_rgb, by_model: np.ndarray, kind: str) -> float:
 def estimate_coded_bits(rgb: np.ndarray, data: bytes, model=None) -> float:
     """Ideal residual bits of the picture as an .rc file codes it: the model (with the file's tau)
     where the file uses it, the file's tables (and their header bytes) where it uses them, its
-    blends where it uses them."""
+    blends where it uses them; in JPEG colour, its tables' bits over the YCbCr residual."""
     header, pos = unpack_header(bytes(data))
     bpg_file = bytes(data[pos:pos + header.bpg_length])
     if header.flags & FLAG_JPEG:
