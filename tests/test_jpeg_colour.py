@@ -204,3 +204,12 @@ def test_every_truncation_is_refused(jpeg_file):
     for cut in (5, 60, 95, len(jpeg_file) // 2, len(jpeg_file) - 1):
         with pytest.raises(FormatError):
             rclib.decompress(jpeg_file[:cut])
+
+
+def test_a_quarter_of_rgb_triples_are_libjpeg_outputs():
+    """What the README says of the conversion: of the 2^24 RGB triples, 25.4 % are the image of
+    some YCbCr triple (so a picture that never was a JPEG has most of its pixels elsewhere)."""
+    keys, order = colour._jpeg_inverse()
+    assert keys.size == order.size == 1 << 24 and (np.diff(keys) >= 0).all()
+    share = (np.count_nonzero(np.diff(keys)) + 1) / (1 << 24)
+    assert round(100 * share, 1) == 25.4
