@@ -423,7 +423,7 @@ def as_rgb(pixels) -> tuple[np.ndarray, int]:
 
 def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "auto",
              tau: bool = False, bpg_file: bytes | None = None, tables: bool = True,
-             blend: bool = False, jpeg: bool = True) -> bytes:
+             blend: bool = False, jpeg: bool = True, ycc: np.ndarray | None = None) -> bytes:
     """Losslessly compress uint8 (H, W, 3) RGB or (H, W) grayscale at BPG quantizer q; returns
     .rc file bytes.  (Choosing q, "min" or "auto": rclib.compress / qselect.compress.)
 
@@ -436,7 +436,8 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
     blend: also try each channel as a blend of the model and its table (entropy.Blend, exponents
     fitted per picture and channel) and keep it where it is smaller (format version 5).
     jpeg: with tables, a picture decoded from a JPEG (colour.jpeg_ycc_of) is also coded in that
-    JPEG's YCbCr (format version 6, flag bit 4), kept where that file is smaller.
+    JPEG's YCbCr (format version 6, flag bit 4), kept where that file is smaller; ycc: that
+    YCbCr (colour.jpeg_ycc_of), when the caller has found it already.
     """
     given = rgb
     rgb, flags = as_rgb(rgb)
@@ -455,7 +456,7 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
     window = entropy.WINDOW
     fitted = _fit_tau(model, x, x_l, q, spans) if tau else None
     # tau stays only where the file comes out smaller with it
-    plain = compress(given, q, model, backend, False, bpg_file, tables, blend, jpeg) if fitted is not None else None
+    plain = compress(given, q, model, backend, False, bpg_file, tables, blend, jpeg, ycc) if fitted is not None else None
     t = None if fitted is None else torch.from_numpy(fitted)
     freqs = [entropy.quantize_table(n) for n in entropy.table_counts(x, x_l, window)] if tables else None
     blend = blend and tables
@@ -496,15 +497,17 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
     out = pack_header(header) + bpg_file + b"".join(streams)
     if plain is not None and len(plain) <= len(out):
         return plain  # (it has tried JPEG colour already)
-    in_ycc = _jpeg_colour_file(rgb, flags, q, model, bpg_file, rows) if tables and jpeg else None
+    in_ycc = _jpeg_colour_file(rgb, flags, q, model, bpg_file, rows, ycc) if tables and jpeg else None
     return in_ycc if in_ycc is not None and len(in_ycc) < len(out) else out
 
 
-def _jpeg_colour_file(rgb: np.ndarray, flags: int, q: int, model, bpg_file: bytes, rows: int) -> bytes | None:
+def _jpeg_colour_file(rgb: np.ndarray, flags: int, q: int, model, bpg_file: bytes, rows: int,
+                      ycc: np.ndarray | None = None) -> bytes | None:
     """The picture coded in JPEG colour (flag bit 4), or None when it is no decoded JPEG: the
     YCbCr that libjpeg turns into it, minus BPG's decoded YCbCr, every pass and channel from a
-    per-image table (its G and B rows: Cb given e_Y, Cr given e_Y and e_Cb)."""
-    ycc = colour.jpeg_ycc_of(rgb)
+    per-image table (its G and B rows: Cb given e_Y, Cr given e_Y and e_Cb).  ycc: the picture's
+    YCbCr, if known."""
+    ycc = colour.jpeg_ycc_of(rgb) if ycc is None else ycc
     if ycc is None:
         return None
     kind = model_lib.kind(model)
@@ -770,18 +773,20 @@ def _table_only_bits(x: torch.Tensor, x_l: torch.Tensor) -> float:
 
 
 def estimate_residual_bits(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=None,
-                           tables: bool = True, bpg_file: bytes | None = None) -> float:
+                           tables: bool = True, bpg_file: bytes | None = None,
+                           ycc: np.ndarray | None = None) -> float:
     """Ideal code length (bits) of x given x_l (BPG at Q q), as the coder would code it: the
     model's bits, or (tables) per pass and channel the per-image table's where that is smaller,
     a channel's table bytes counted when it is worth sending (the encoder's rule); with tables
-    and BPG's file, JPEG colour's bits where the picture has it and they are fewer."""
+    and BPG's file, JPEG colour's bits where the picture has it and they are fewer (ycc: its
+    YCbCr, colour.jpeg_ycc_of, if known)."""
     model = resolve_model(model)
     kind = model_lib.kind(model)
     by_model = _pass_sums(residual_bit_map(rgb, x_l_rgb, q, model), kind)
     if not tables:
         return float(by_model.sum())
     rgb_bits = _rgb_residual_bits(rgb, x_l_rgb, by_model, kind)
-    jpeg = jpeg_colour_bits(rgb, bpg_file) if bpg_file is not None else None
+    jpeg = jpeg_colour_bits(rgb, bpg_file, ycc) if bpg_file is not None else None
     return rgb_bits if jpeg is None else min(rgb_bits, jpeg)
 
 

@@ -6,6 +6,8 @@ match the reference decoder bit for bit.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 K_R, K_B = 0.299, 0.114
@@ -168,16 +170,12 @@ def _lift(rgb: np.ndarray, most_missing: float) -> np.ndarray | None:
     return out.reshape(3, *rgb.shape[:2]).astype(np.uint8)
 
 
-_INVERSE: list = []
-
-
+@functools.lru_cache(maxsize=1)
 def _jpeg_inverse() -> tuple[np.ndarray, np.ndarray]:
     """Every YCbCr triple's RGB key under libjpeg's conversion, sorted, with the triples' flat
     indices in that order (built once, ~2 s and 200 MB, only for pictures with saturated colours)."""
-    if not _INVERSE:
-        ycc = np.stack(np.unravel_index(np.arange(1 << 24), (256, 256, 256))).astype(np.uint8)
-        rgb = jpeg_ycc_to_rgb(ycc).astype(np.int32)
-        keys = (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
-        order = np.argsort(keys, kind="stable")
-        _INVERSE.append((keys[order], order))
-    return _INVERSE[0]
+    ycc = np.stack(np.unravel_index(np.arange(1 << 24), (256, 256, 256))).astype(np.uint8)
+    rgb = jpeg_ycc_to_rgb(ycc).astype(np.int32)
+    keys = (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
+    order = np.argsort(keys, kind="stable")
+    return keys[order], order

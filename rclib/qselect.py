@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import bpg, classifier, codec, model as model_lib
+from . import bpg, classifier, codec, colour, model as model_lib
 from .errors import InputError
 from .imageio import atomic_write
 
@@ -45,37 +45,48 @@ def classifier_weights(kind: str = "rc") -> Path:
     return CLASSIFIER_WEIGHTS[kind]
 
 
+def jpeg_lift(rgb: np.ndarray, jpeg: bool, ycc: np.ndarray | None = None) -> np.ndarray | None:
+    """The YCbCr of a decoded JPEG (colour.jpeg_ycc_of) when JPEG colour is on: ycc when the
+    caller has it, else found; the strategies find it once per picture, not once per Q."""
+    if not jpeg:
+        return None
+    return colour.jpeg_ycc_of(rgb) if ycc is None else ycc
+
+
 def estimate_bits(rgb: np.ndarray, q: int, model=None, backend: str = "auto",
-                  tables: bool = True, jpeg: bool = True) -> tuple[float, bytes]:
-    """BPG bits + the residual's ideal bits at quantizer q (no arithmetic coding); and the BPG file."""
+                  tables: bool = True, jpeg: bool = True, ycc: np.ndarray | None = None) -> tuple[float, bytes]:
+    """BPG bits + the residual's ideal bits at quantizer q (no arithmetic coding); and the BPG file.
+    ycc: the picture's YCbCr when it is a decoded JPEG (jpeg_lift), if known."""
     bpg_file = bpg.encode(rgb, q, backend=backend)
+    ycc = jpeg_lift(rgb, jpeg and tables, ycc)
     resid = codec.estimate_residual_bits(rgb, bpg.decode(bpg_file), q, model, tables,
-                                         bpg_file if jpeg else None)
+                                         bpg_file if ycc is not None else None, ycc)
     return 8 * len(bpg_file) + resid, bpg_file
 
 
 def search_q(rgb: np.ndarray, model=None, backend: str = "auto", qs=None, tables: bool = True,
-             jpeg: bool = True) -> tuple[int, bytes]:
+             jpeg: bool = True, ycc: np.ndarray | None = None) -> tuple[int, bytes]:
     """Strategy `min`: the Q of `qs` (default: the model kind's range) with the fewest estimated
     bits, and its BPG file."""
+    ycc = jpeg_lift(rgb, jpeg and tables, ycc)
     best = None
     for q in qs or q_range(model):
-        bits, bpg_file = estimate_bits(rgb, q, model, backend, tables, jpeg)
+        bits, bpg_file = estimate_bits(rgb, q, model, backend, tables, ycc is not None, ycc)
         if best is None or bits < best[0]:
             best = (bits, q, bpg_file)
     return best[1], best[2]
 
 
 def table_search_q(rgb: np.ndarray, qs, backend: str = "auto", steps_above: int = 0,
-                   jpeg: bool = True) -> tuple[int, bytes]:
+                   jpeg: bool = True, ycc: np.ndarray | None = None) -> tuple[int, bytes]:
     """Strategy `auto` with tables: the Q of `qs` with the fewest BPG bits + per-image table bits
     (every channel from its table; no network), or the one `steps_above` places above it in the
     sorted grid (at most its last), and its BPG file.  BPG runs in parallel threads."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from . import colour, entropy
+    from . import entropy
 
-    ycc = colour.jpeg_ycc_of(rgb) if jpeg else None
+    ycc = jpeg_lift(rgb, jpeg, ycc)
 
     def cost(q):
         bpg_file = bpg.encode(rgb, q, backend=backend)
@@ -99,23 +110,26 @@ def table_cost(rgb: np.ndarray, bpg_file: bytes, x_l: np.ndarray | None = None, 
     """What `auto` minimizes over Q: BPG bits + the residual's bits from per-image tables alone
     (in JPEG colour where the picture has it, ycc = colour.jpeg_ycc_of(rgb), and that is fewer).
     x_l: BPG's decoded picture, when known."""
-    bits = codec.table_only_bits(rgb, bpg.decode(bpg_file) if x_l is None else x_l)
+    if x_l is None:
+        x_l_ycc = bpg.decode_ycbcr(bpg_file)  # decoded once for both colour spaces
+        x_l = colour.ycbcr_to_rgb(x_l_ycc)
+    bits = codec.table_only_bits(rgb, x_l)
     jpeg = None if ycc is None else codec.jpeg_colour_bits(rgb, bpg_file, ycc)
     return 8 * len(bpg_file) + (bits if jpeg is None else min(bits, jpeg))
 
 
 def choose_q(rgb: np.ndarray, q=None, model=None, backend: str = "auto",
-             tables: bool = True, jpeg: bool = True) -> tuple[int, bytes | None]:
+             tables: bool = True, jpeg: bool = True, ycc: np.ndarray | None = None) -> tuple[int, bytes | None]:
     """A strategy's Q for a picture, and BPG's file at it when the strategy made one.
 
-    q: a quantizer 0..51; "min"; "auto"; "clf"; None: "auto"."""
+    q: a quantizer 0..51; "min"; "auto"; "clf"; None: "auto".  ycc: jpeg_lift's answer, if known."""
     kind = model_lib.kind(codec.resolve_model(model))
     if q is None:
         q = "auto"
     if q == "min":
-        return search_q(rgb, model, backend, tables=tables, jpeg=jpeg)
+        return search_q(rgb, model, backend, tables=tables, jpeg=jpeg, ycc=ycc)
     if q == "auto" and tables:
-        return table_search_q(rgb, AUTO_QS[kind], backend, AUTO_STEPS_ABOVE[kind], jpeg)
+        return table_search_q(rgb, AUTO_QS[kind], backend, AUTO_STEPS_ABOVE[kind], jpeg, ycc)
     if q in ("auto", "clf"):
         weights = classifier_weights(kind)
         if not weights.exists():
@@ -142,15 +156,22 @@ def kind_per_picture(model) -> bool:
 def compress(rgb, q=None, model=None, backend: str = "auto", tau: bool = False, tables: bool = True,
              blend: bool = False, jpeg: bool = True) -> bytes:
     """rclib.compress: choose the model kind ("auto": the smaller file of each kind) and Q by
-    their strategies, then code the picture.  `tau`: fit a per-image temperature (each kind's own)."""
-    if kind_per_picture(model):
-        return min((compress(rgb, q, kind, backend, tau, tables, blend, jpeg) for kind in AUTO_MODELS),
-                   key=len)  # ties: RC, which decodes faster
+    their strategies, then code the picture.  `tau`: fit a per-image temperature (each kind's own).
+    A decoded JPEG's YCbCr is found once (jpeg_lift) and handed to every step."""
     picture, _ = codec.as_rgb(rgb)
+    ycc = jpeg_lift(picture, jpeg and tables)
+    jpeg = ycc is not None
+    if kind_per_picture(model):
+        return min((_compress_kind(rgb, picture, q, kind, backend, tau, tables, blend, jpeg, ycc)
+                    for kind in AUTO_MODELS), key=len)  # ties: RC, which decodes faster
+    return _compress_kind(rgb, picture, q, model, backend, tau, tables, blend, jpeg, ycc)
+
+
+def _compress_kind(rgb, picture, q, model, backend, tau, tables, blend, jpeg, ycc) -> bytes:
     model = codec.resolve_model(model)
-    chosen, bpg_file = choose_q(picture, q, model, backend, tables, jpeg)
+    chosen, bpg_file = choose_q(picture, q, model, backend, tables, jpeg, ycc)
     return codec.compress(rgb, chosen, model, backend, tau, bpg_file=bpg_file, tables=tables, blend=blend,
-                          jpeg=jpeg)
+                          jpeg=jpeg, ycc=ycc)
 
 
 # ----------------------------------------------------------------------------- Q histories
@@ -177,12 +198,16 @@ def q_histories(originals: Path, prepared: Path, model, qs=None, limit: int | No
     have = set() if done is None else set(zip(done.image, done.q))
     rows = [] if done is None else done.to_dict("records")
     jobs = [(p, q) for p in data.list_images(originals)[:limit] for q in qs if (p.stem, q) not in have]
+    lifted = (None, None)  # (path, its YCbCr): found once per picture, its Qs are consecutive jobs
     for i, (path, q) in enumerate(tqdm(jobs, desc="Q histories", disable=not progress)):
         x = data.load_rgb(path)
+        if lifted[0] != path:
+            lifted = (path, jpeg_lift(x, tables))
         folder = prep.q_dir(prepared, q)
         bpg_file = (folder / f"{path.stem}.bpg").read_bytes()
         x_l = data.load_rgb(folder / f"{path.stem}.png")
-        resid = codec.estimate_residual_bits(x, x_l, q, model, tables, bpg_file)
+        ycc = lifted[1]
+        resid = codec.estimate_residual_bits(x, x_l, q, model, tables, bpg_file if ycc is not None else None, ycc)
         n = x.size
         rows.append({"image": path.stem, "q": q, "bpg_bits": 8 * len(bpg_file), "residual_bits": resid,
                      "subpixels": n, "bpsp": (8 * len(bpg_file) + resid) / n, "estimator": estimator})
@@ -199,7 +224,7 @@ def auto_q(originals: Path, prepared: Path, qs, limit: int | None = None,
     """Strategy `auto`'s answer per picture (with tables), from the prep cache's BPG files: the
     yardstick of `auto` against MIN without encoding anything again (`steps_above`: as
     AUTO_STEPS_ABOVE gives the model kind)."""
-    from . import colour, data, prep
+    from . import data, prep
 
     answers = {}
     for path in data.list_images(originals)[:limit]:

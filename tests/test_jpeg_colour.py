@@ -149,6 +149,22 @@ def test_q_auto_weighs_jpeg_colour(decoded, tiny_model):
     assert np.array_equal(codec.decompress(blob, model=tiny_model), x)
 
 
+@pytest.mark.parametrize("q", ["auto", "min"])
+def test_the_ycbcr_is_found_once_per_picture(monkeypatch, decoded, tiny_model, tiny_plus_model, q):
+    """Every Q of a search and both kinds of `--model auto` reuse one lift; the file is the same."""
+    x = decoded["coffee_odd"][:48, :40]
+    expected = qselect.compress(x, q=q, model=tiny_model)
+    calls = []
+    lift = colour.jpeg_ycc_of
+    monkeypatch.setattr(colour, "jpeg_ycc_of", lambda *a, **k: calls.append(1) or lift(*a, **k))
+    assert qselect.compress(x, q=q, model=tiny_model) == expected
+    assert codec.info(expected)["jpeg_colour"] and len(calls) == 1
+    calls.clear()
+    monkeypatch.setattr(codec, "default_model", {"rc": tiny_model, "rc+": tiny_plus_model}.get)
+    qselect.compress(x, q=q)
+    assert len(calls) == 1
+
+
 def test_cli_codes_jpeg_colour_and_can_refuse_it(tmp_path, decoded, capsys):
     from rclib.cli import main
 
