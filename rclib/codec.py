@@ -796,8 +796,13 @@ def jpeg_colour_bits(rgb: np.ndarray, bpg_file: bytes, ycc: np.ndarray | None = 
     ycc = colour.jpeg_ycc_of(rgb) if ycc is None else ycc
     if ycc is None:
         return None
-    x, x_l = jpeg_planes(ycc, bpg_file)
-    return _table_only_bits(x, x_l)
+    return ycc_table_bits(ycc, bpg.decode_ycbcr(bpg_file))
+
+
+def ycc_table_bits(ycc: np.ndarray, x_l_ycc: np.ndarray) -> float:
+    """jpeg_colour_bits from the picture's YCbCr and BPG's decoded YCbCr, (3, H, W) uint8 both."""
+    as_plane = lambda a: torch.from_numpy(np.ascontiguousarray(a))[None].float()  # noqa: E731
+    return _table_only_bits(as_plane(ycc), as_plane(x_l_ycc))
 
 
 def _rgb_residual_bits(rgb, x_l_rgb, by_model: np.ndarray, kind: str) -> float:

@@ -6,6 +6,7 @@ cheapest; `clf`, the Q-classifier's guess from the picture alone (the seed's CLF
 with per-image tables (the default) the Q with the fewest BPG + table bits over the kind's grid
 (for RC+ the grid's next Q above it), no network needed (the residual is mostly coded from
 tables, so this finds `min`'s Q at a fraction of its cost), and without tables the classifier.
+For a decoded JPEG, `min` and `auto` also try the low Qs JPEG colour likes (JPEG_LOW_QS).
 Q histories (every picture at every Q) are the classifier's training targets and the yardstick of
 every strategy.  codec.compress takes the Q.
 """
@@ -30,6 +31,12 @@ FALLBACK_Q = {"rc": codec.DEFAULT_Q, "rc+": 20}   # `clf` without classifier wei
 # `bench/rcplus_q_shift.py --split train`).
 AUTO_QS = {"rc": Q_RANGES["rc"], "rc+": Q_RANGES["rc+"][::3]}
 AUTO_STEPS_ABOVE = {"rc": 0, "rc+": 1}
+# A decoded JPEG is coded in its own YCbCr from tables alone (codec: JPEG colour), with no network,
+# so its Q may leave the networks' ranges: below them, BPG at Q 5-10 often comes so close to a fine
+# JPEG's YCbCr that its residual saves more than BPG's extra bytes (on the training photos' native
+# regions, for 22 of their 40 decoded JPEGs: `bench/jpeg_low_q.py`).  `auto` and `min` also try
+# these Qs for such pictures.
+JPEG_LOW_QS = tuple(range(5, 11))
 CLASSIFIER_WEIGHTS = {"rc": classifier.DEFAULT_WEIGHTS,
                       "rc+": classifier.DEFAULT_WEIGHTS.with_name("q_classifier_cpu_plus.pt")}
 
@@ -69,8 +76,9 @@ def search_q(rgb: np.ndarray, model=None, backend: str = "auto", qs=None, tables
     """Strategy `min`: the Q of `qs` (default: the model kind's range) with the fewest estimated
     bits, and its BPG file."""
     ycc = jpeg_lift(rgb, jpeg and tables, ycc)
+    qs = qs or q_range(model) + (JPEG_LOW_QS if ycc is not None else ())
     best = None
-    for q in qs or q_range(model):
+    for q in qs:
         bits, bpg_file = estimate_bits(rgb, q, model, backend, tables, ycc is not None, ycc)
         if best is None or bits < best[0]:
             best = (bits, q, bpg_file)
@@ -81,7 +89,9 @@ def table_search_q(rgb: np.ndarray, qs, backend: str = "auto", steps_above: int 
                    jpeg: bool = True, ycc: np.ndarray | None = None) -> tuple[int, bytes]:
     """Strategy `auto` with tables: the Q of `qs` with the fewest BPG bits + per-image table bits
     (every channel from its table; no network), or the one `steps_above` places above it in the
-    sorted grid (at most its last), and its BPG file.  BPG runs in parallel threads."""
+    sorted grid (at most its last), and its BPG file.  A decoded JPEG (ycc) is also tried at
+    JPEG_LOW_QS, and where JPEG colour's tables are cheapest of all, that Q is taken as it is: the
+    file needs no network, so no step above.  BPG runs in parallel threads."""
     from concurrent.futures import ThreadPoolExecutor
 
     from . import entropy
@@ -90,12 +100,17 @@ def table_search_q(rgb: np.ndarray, qs, backend: str = "auto", steps_above: int 
 
     def cost(q):
         bpg_file = bpg.encode(rgb, q, backend=backend)
-        return table_cost(rgb, bpg_file, ycc=ycc), q, bpg_file
+        rgb_bits, jpeg_bits = table_bits(rgb, bpg_file, ycc=ycc)
+        return q, (8 * len(bpg_file) + rgb_bits, 8 * len(bpg_file) + jpeg_bits, bpg_file)
 
+    grid = tuple(sorted(set(qs) | (set(JPEG_LOW_QS) if ycc is not None else set())))
     with ThreadPoolExecutor(entropy.workers()) as pool:
-        results = {q: (c, bpg_file) for c, q, bpg_file in pool.map(cost, qs)}
-    q = auto_pick({q: c for q, (c, _) in results.items()}, steps_above)
-    return q, results[q][1]
+        results = dict(pool.map(cost, grid))
+    best = min(grid, key=lambda q: min(results[q][:2]))  # (the lowest of ties: a JPEG's fine Q)
+    if results[best][1] < results[best][0]:
+        return best, results[best][2]
+    q = auto_pick({q: min(results[q][:2]) for q in qs}, steps_above)
+    return q, results[q][2]
 
 
 def auto_pick(costs: dict[int, float], steps_above: int = 0) -> int:
@@ -110,12 +125,16 @@ def table_cost(rgb: np.ndarray, bpg_file: bytes, x_l: np.ndarray | None = None, 
     """What `auto` minimizes over Q: BPG bits + the residual's bits from per-image tables alone
     (in JPEG colour where the picture has it, ycc = colour.jpeg_ycc_of(rgb), and that is fewer).
     x_l: BPG's decoded picture, when known."""
-    if x_l is None:
-        x_l_ycc = bpg.decode_ycbcr(bpg_file)  # decoded once for both colour spaces
-        x_l = colour.ycbcr_to_rgb(x_l_ycc)
-    bits = codec.table_only_bits(rgb, x_l)
-    jpeg = None if ycc is None else codec.jpeg_colour_bits(rgb, bpg_file, ycc)
-    return 8 * len(bpg_file) + (bits if jpeg is None else min(bits, jpeg))
+    return 8 * len(bpg_file) + min(table_bits(rgb, bpg_file, x_l, ycc))
+
+
+def table_bits(rgb: np.ndarray, bpg_file: bytes, x_l: np.ndarray | None = None, ycc=None) -> tuple[float, float]:
+    """The residual's bits from per-image tables alone: in RGB, and in JPEG colour (inf when ycc,
+    the picture's YCbCr, is None).  BPG's file is decoded once for both colour spaces."""
+    x_l_ycc = bpg.decode_ycbcr(bpg_file) if x_l is None or ycc is not None else None
+    x_l = colour.ycbcr_to_rgb(x_l_ycc) if x_l is None else x_l
+    jpeg = float("inf") if ycc is None else codec.ycc_table_bits(ycc, x_l_ycc)
+    return codec.table_only_bits(rgb, x_l), jpeg
 
 
 def choose_q(rgb: np.ndarray, q=None, model=None, backend: str = "auto",

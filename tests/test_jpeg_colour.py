@@ -138,15 +138,30 @@ def test_q_auto_weighs_jpeg_colour(decoded, tiny_model):
     x = decoded["coffee_odd"]
     ycc = colour.jpeg_ycc_of(x)
     costs = {}
-    for q in qselect.AUTO_QS["rc"]:
+    for q in qselect.AUTO_QS["rc"] + qselect.JPEG_LOW_QS:
         f = bpg.encode(x, q)
         rgb_bits = codec.table_only_bits(x, bpg.decode(f))
         jpeg_bits = codec.jpeg_colour_bits(x, f, ycc)
         assert jpeg_bits < rgb_bits, q
         costs[q] = 8 * len(f) + jpeg_bits
-    blob = qselect.compress(x, model=tiny_model)
-    assert codec.info(blob)["q"] == min(costs, key=costs.get)
-    assert np.array_equal(codec.decompress(blob, model=tiny_model), x)
+    assert min(costs, key=costs.get) in qselect.JPEG_LOW_QS  # a fine JPEG: BPG close to its YCbCr
+    for model in (tiny_model, "rc+"):  # RC+'s step above its optimum is for its network: none here
+        blob = qselect.compress(x, model=model)
+        assert codec.info(blob)["q"] == min(costs, key=costs.get)
+        assert codec.info(blob)["jpeg_colour"]
+        assert np.array_equal(codec.decompress(blob, model=tiny_model if model is tiny_model else None), x)
+
+
+def test_low_qs_are_tried_for_decoded_jpegs_only(monkeypatch, photos, decoded, tiny_model):
+    """`min` searches JPEG_LOW_QS too for a decoded JPEG, and only the model's range otherwise."""
+    tried = []
+    encode = bpg.encode
+    monkeypatch.setattr(bpg, "encode", lambda rgb, q, **k: tried.append(q) or encode(rgb, q, **k))
+    for x, expected in ((photos["coffee_odd"][:40, :48], qselect.q_range(tiny_model)),
+                        (decoded["coffee_odd"][:40, :48], qselect.q_range(tiny_model) + qselect.JPEG_LOW_QS)):
+        tried.clear()
+        assert qselect.search_q(x, tiny_model)[0] in expected
+        assert sorted(tried) == sorted(expected)
 
 
 @pytest.mark.parametrize("q", ["auto", "min"])
