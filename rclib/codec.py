@@ -526,8 +526,12 @@ def _jpeg_colour_file(rgb: np.ndarray, flags: int, q: int, model, bpg_file: byte
 def jpeg_planes(ycc: np.ndarray, bpg_file: bytes) -> tuple[torch.Tensor, torch.Tensor]:
     """JPEG colour's x and x_l, (1, 3, H, W) float: the picture's YCbCr (colour.jpeg_ycc_of) and
     BPG's decoded YCbCr."""
-    return (torch.from_numpy(np.ascontiguousarray(ycc))[None].float(),
-            torch.from_numpy(bpg.decode_ycbcr(bpg_file))[None].float())
+    return _ycc_plane(ycc), _ycc_plane(bpg.decode_ycbcr(bpg_file))
+
+
+def _ycc_plane(ycc: np.ndarray) -> torch.Tensor:
+    """(3, H, W) uint8 YCbCr -> (1, 3, H, W) float, as the coder works on it."""
+    return torch.from_numpy(np.ascontiguousarray(ycc))[None].float()
 
 
 def _table_streams(freqs: list[np.ndarray], x, x_l, spans, window, kind) -> list[list[bytes]]:
@@ -801,8 +805,7 @@ def jpeg_colour_bits(rgb: np.ndarray, bpg_file: bytes, ycc: np.ndarray | None = 
 
 def ycc_table_bits(ycc: np.ndarray, x_l_ycc: np.ndarray) -> float:
     """jpeg_colour_bits from the picture's YCbCr and BPG's decoded YCbCr, (3, H, W) uint8 both."""
-    as_plane = lambda a: torch.from_numpy(np.ascontiguousarray(a))[None].float()  # noqa: E731
-    return _table_only_bits(as_plane(ycc), as_plane(x_l_ycc))
+    return _table_only_bits(_ycc_plane(ycc), _ycc_plane(x_l_ycc))
 
 
 def _rgb_residual_bits(rgb, x_l_rgb, by_model: np.ndarray, kind: str) -> float:

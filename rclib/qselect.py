@@ -106,10 +106,11 @@ def table_search_q(rgb: np.ndarray, qs, backend: str = "auto", steps_above: int 
     grid = tuple(sorted(set(qs) | (set(JPEG_LOW_QS) if ycc is not None else set())))
     with ThreadPoolExecutor(entropy.workers()) as pool:
         results = dict(pool.map(cost, grid))
-    best = min(grid, key=lambda q: min(results[q][:2]))  # (the lowest of ties: a JPEG's fine Q)
+    cheaper = {q: min(rgb_cost, jpeg_cost) for q, (rgb_cost, jpeg_cost, _) in results.items()}
+    best = min(grid, key=cheaper.get)  # (the lowest of ties: a JPEG's fine Q)
     if results[best][1] < results[best][0]:
         return best, results[best][2]
-    q = auto_pick({q: min(results[q][:2]) for q in qs}, steps_above)
+    q = auto_pick({q: cheaper[q] for q in qs}, steps_above)
     return q, results[q][2]
 
 
