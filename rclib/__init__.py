@@ -11,7 +11,7 @@ __all__ = ["compress", "decompress", "RclibError", "FormatError", "InputError", 
 
 
 def compress(pixels, q=None, model=None, backend: str = "auto", tau: bool = False, tables: bool = True,
-             blend: bool = False, jpeg: bool = True) -> bytes:
+             blend: bool = False, jpeg: bool = True, rgb_bpg: bool = True) -> bytes:
     """Losslessly compress a uint8 picture.
 
     q: a BPG quantizer 0..51, "min" (the cheapest of the model's Q range, estimated), "auto" or
@@ -22,13 +22,14 @@ def compress(pixels, q=None, model=None, backend: str = "auto", tau: bool = Fals
     table of its residual where that is smaller than the model; blend: also try the model and the
     table together (a product of the two, format version 5) where that is smaller still; jpeg:
     code a picture decoded from a JPEG in that JPEG's YCbCr where that is smaller (with tables,
-    format version 6).  See
+    format version 6); rgb_bpg: with `auto` or `min` and tables, also code the picture over BPG
+    in its RGB colour space where that is smaller (format version 7).  See
     rclib.qselect.compress and rclib.codec.compress.
     """
     from .qselect import compress as _compress
 
     return _compress(pixels, q=q, model=model, backend=backend, tau=tau, tables=tables, blend=blend,
-                     jpeg=jpeg)
+                     jpeg=jpeg, rgb_bpg=rgb_bpg)
 
 
 def decompress(data: bytes, model=None):

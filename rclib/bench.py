@@ -154,7 +154,7 @@ def tau_gain(paths, q="auto", model=None, progress: bool = True):
         x = data.load_rgb(path)
         plain = qselect.compress(x, q=q[path.stem] if isinstance(q, dict) else q, model=model)
         chosen = codec.info(plain)["q"]
-        tuned = codec.compress(x, q=chosen, model=model, tau=True)
+        tuned = codec.compress(x, q=chosen, model=model, tau=True, bpg_file=codec.extract_bpg(plain))
         for blob in (plain, tuned):
             if not np.array_equal(codec.decompress(blob, model=model), x):
                 raise AssertionError("round trip is not exact")

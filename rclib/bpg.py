@@ -1,6 +1,7 @@
 """BPG: read and write genuine `.bpg` files (HEVC intra in Bellard's small container).
 
-`encode(rgb, q)` writes a BPG file (4:4:4, 8-bit, YCbCr BT.601 full range, as the paper used);
+`encode(rgb, q)` writes a BPG file (4:4:4, 8-bit, YCbCr BT.601 full range, as the paper used;
+`space="rgb"`: BPG's RGB colour space, the planes G, B, R coded as they are, beyond the paper);
 `decode(data)` returns the RGB pixels the reference bpgdec gives.  Decoding is always rclib's own:
 container -> rebuilt VPS/SPS + stored NALs -> FFmpeg's HEVC decoder (PyAV) -> BPG's integer
 colour conversion.  Encoding uses the real `bpgenc` when it is on PATH (backend "bpgenc") or
@@ -22,6 +23,8 @@ from .limits import check_pixels
 
 MAGIC = b"\x42\x50\x47\xfb"
 FORMAT_GRAY, FORMAT_420, FORMAT_422, FORMAT_444 = 0, 1, 2, 3
+CS_YCBCR, CS_RGB = 0, 1  # BPG's colour_space field: YCbCr BT.601, or RGB (planes G, B, R)
+SPACES = {"ycbcr": CS_YCBCR, "rgb": CS_RGB}
 Q_MIN, Q_MAX = 0, 51
 BACKENDS = ("auto", "embedded", "bpgenc")
 # Bumped whenever the embedded encoder's bytes change, so caches of BPG files (prep) are not
@@ -38,6 +41,8 @@ _SLICE_QP_OFFSET = -3
 # (lower MSE on every plane, 5-7 % more bits).  One step of chroma QP offset brings both the
 # bits and the MSE back to the reference's operating point (measured on shared/bpg photos).
 _CHROMA_QP_OFFSET = 1
+# In BPG's RGB colour space the "chroma" planes are B and R, as much the picture as G is.
+_RGB_QP_OFFSET = 0
 
 
 # ----------------------------------------------------------------------------- ue7 numbers
@@ -101,8 +106,10 @@ def parse(data: bytes) -> BPGFile:
         raise FormatError(f"unsupported BPG pixel format {pixel_format} (rclib reads 4:2:0 and 4:4:4)")
     if bit_depth != 8:
         raise FormatError(f"unsupported BPG bit depth {bit_depth} (rclib reads 8-bit files)")
-    if color_space != 0 or limited:
-        raise FormatError("unsupported BPG colour space (rclib reads full-range YCbCr BT.601)")
+    if color_space not in (CS_YCBCR, CS_RGB) or limited:
+        raise FormatError("unsupported BPG colour space (rclib reads full-range YCbCr BT.601 and RGB)")
+    if color_space == CS_RGB and pixel_format != FORMAT_444:
+        raise FormatError("unsupported BPG colour space (RGB with subsampled planes)")
     if alpha1 or alpha2:
         raise FormatError("BPG files with alpha are not supported")
     if animation:
@@ -127,8 +134,9 @@ def parse(data: bytes) -> BPGFile:
     return BPGFile(pixel_format, bit_depth, color_space, bool(limited), width, height, sps, data[pos:end])
 
 
-def write(width: int, height: int, annexb_stream: bytes) -> bytes:
-    """Wrap an x265 Annex B stream (VPS, SPS, PPS, slices) as a 4:4:4 8-bit BPG file."""
+def write(width: int, height: int, annexb_stream: bytes, color_space: int = CS_YCBCR) -> bytes:
+    """Wrap an x265 Annex B stream (VPS, SPS, PPS, slices) as a 4:4:4 8-bit BPG file whose planes
+    are YCbCr (CS_YCBCR) or G, B, R (CS_RGB)."""
     nals = hevc.split_nals(annexb_stream)
     types = [hevc.nal_type(n) for n in nals]
     if hevc.NAL_SPS not in types:
@@ -143,7 +151,7 @@ def write(width: int, height: int, annexb_stream: bytes) -> bytes:
     header = hevc.bpg_hevc_header(parsed.fields)
     picture = _write_ue7(len(header)) + header + hevc_data
     flags1 = (FORMAT_444 << 5) | 0          # no alpha, bit depth 8
-    flags2 = 0                              # YCbCr, no extension, full range, still
+    flags2 = color_space << 4               # no extension, full range, still
     return (MAGIC + bytes([flags1, flags2]) + _write_ue7(width) + _write_ue7(height)
             + _write_ue7(len(picture)) + picture)
 
@@ -188,10 +196,17 @@ def decode_planes(bpg: BPGFile) -> list[np.ndarray]:
     return planes
 
 
+def colour_space(data: bytes) -> str:
+    """"ycbcr" or "rgb": the colour space of a BPG file's planes (its header only)."""
+    return "rgb" if parse(data).color_space == CS_RGB else "ycbcr"
+
+
 def decode_ycbcr(data: bytes) -> np.ndarray:
     """BPG file bytes -> uint8 (3, H, W) Y, Cb, Cr at full resolution, as bpgdec has them before
     its colour conversion."""
     bpg = parse(data)
+    if bpg.color_space != CS_YCBCR:
+        raise FormatError("BPG file is in RGB, not YCbCr")
     y, cb, cr = decode_planes(bpg)
     if bpg.pixel_format == FORMAT_420:
         cb = colour.upsample_420(cb, bpg.height, bpg.width)
@@ -201,6 +216,10 @@ def decode_ycbcr(data: bytes) -> np.ndarray:
 
 def decode(data: bytes) -> np.ndarray:
     """BPG file bytes -> uint8 (H, W, 3) RGB, identical to the reference bpgdec's output."""
+    bpg = parse(data)
+    if bpg.color_space == CS_RGB:
+        g, b, r = decode_planes(bpg)
+        return np.stack([r, g, b], axis=-1)
     return colour.ycbcr_to_rgb(decode_ycbcr(data))
 
 
@@ -224,20 +243,23 @@ def have_bpgenc() -> bool:
     return shutil.which("bpgenc") is not None and shutil.which("bpgdec") is not None
 
 
-def encode(rgb: np.ndarray, q: int, backend: str = "auto") -> bytes:
-    """Encode uint8 RGB at BPG quantizer `q` (bpgenc's -q) as a 4:4:4 BPG file."""
+def encode(rgb: np.ndarray, q: int, backend: str = "auto", space: str = "ycbcr") -> bytes:
+    """Encode uint8 RGB at BPG quantizer `q` (bpgenc's -q) as a 4:4:4 BPG file in colour space
+    `space`: "ycbcr" (BT.601, the paper's) or "rgb" (bpgenc's -c rgb)."""
     rgb = check_rgb(rgb)
     q = check_q(q)
     if backend not in BACKENDS:
         raise InputError(f"unknown BPG backend {backend!r}; choose one of {BACKENDS}")
+    if space not in SPACES:
+        raise InputError(f"unknown BPG colour space {space!r}; choose one of {tuple(SPACES)}")
     if backend == "auto":
         backend = "bpgenc" if have_bpgenc() else "embedded"
     if backend == "bpgenc":
-        return _encode_bpgenc(rgb, q)
-    return _encode_embedded(rgb, q)
+        return _encode_bpgenc(rgb, q, space)
+    return _encode_embedded(rgb, q, space)
 
 
-def _encode_bpgenc(rgb: np.ndarray, q: int) -> bytes:
+def _encode_bpgenc(rgb: np.ndarray, q: int, space: str = "ycbcr") -> bytes:
     if not have_bpgenc():
         raise InputError("backend 'bpgenc' asked for, but bpgenc/bpgdec are not on PATH")
     from PIL import Image
@@ -245,17 +267,17 @@ def _encode_bpgenc(rgb: np.ndarray, q: int) -> bytes:
     h, w = rgb.shape[:2]
     if h < 32 or w < 32:
         # The reference bpgenc crashes below 32x32; the embedded encoder handles those.
-        return _encode_embedded(rgb, q)
+        return _encode_embedded(rgb, q, space)
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = os.path.join(tmp, "in.png"), os.path.join(tmp, "out.bpg")
         Image.fromarray(rgb).save(src)
-        subprocess.run(["bpgenc", "-q", str(q), "-f", "444", "-m", "8", "-o", dst, src],
+        subprocess.run(["bpgenc", "-q", str(q), "-f", "444", "-c", space, "-m", "8", "-o", dst, src],
                        check=True, capture_output=True)
         with open(dst, "rb") as fh:
             return fh.read()
 
 
-def _encode_embedded(rgb: np.ndarray, q: int) -> bytes:
+def _encode_embedded(rgb: np.ndarray, q: int, space: str = "ycbcr") -> bytes:
     import av
 
     h, w = rgb.shape[:2]
@@ -264,7 +286,10 @@ def _encode_embedded(rgb: np.ndarray, q: int) -> bytes:
     pad = _PAD if min(h, w) > _PAD else 2 * _PAD
     ph, pw = -(-h // pad) * pad, -(-w // pad) * pad
     padded = np.pad(rgb, ((0, ph - h), (0, pw - w), (0, 0)), mode="edge")
-    ycc = colour.rgb_to_ycbcr(padded)
+    if space == "rgb":  # BPG's RGB: the planes G, B, R, every one at the slice QP
+        planes, offset = np.ascontiguousarray(padded[..., [1, 2, 0]].transpose(2, 0, 1)), _RGB_QP_OFFSET
+    else:
+        planes, offset = colour.rgb_to_ycbcr(padded), _CHROMA_QP_OFFSET
     qp = min(max(q + _SLICE_QP_OFFSET, 0), 51)
     ctx = av.CodecContext.create("libx265", "w")
     ctx.width, ctx.height, ctx.pix_fmt = pw, ph, "yuv444p"
@@ -273,12 +298,12 @@ def _encode_embedded(rgb: np.ndarray, q: int) -> bytes:
     ctx.options = {
         "preset": "veryslow",
         "tune": "ssim",
-        "x265-params": (f"qp={qp}:ipratio=1:cbqpoffs={_CHROMA_QP_OFFSET}:crqpoffs={_CHROMA_QP_OFFSET}:"
+        "x265-params": (f"qp={qp}:ipratio=1:cbqpoffs={offset}:crqpoffs={offset}:"
                         f"min-cu-size={pad}:keyint=1:min-keyint=1:bframes=0:info=0:"
                         "repeat-headers=1:annexb=1:frame-threads=1:pools=none:log-level=error:"
                         "hash=1"),   # MD5 of the decoded planes in a SEI (54 bytes), checked at decode
     }
-    frame = av.VideoFrame.from_ndarray(ycc, format="yuv444p")
+    frame = av.VideoFrame.from_ndarray(planes, format="yuv444p")
     stream = b"".join(bytes(p) for p in ctx.encode(frame))
     stream += b"".join(bytes(p) for p in ctx.encode(None))
-    return write(w, h, stream)
+    return write(w, h, stream, SPACES[space])

@@ -3,8 +3,9 @@
 Layout (all integers big-endian; documented byte by byte in README.md):
 
     0   4  magic  89 52 43 0A  ("\\x89RC\\n")
-    4   1  format version (4, 5 for a file with blends, 6 for one in JPEG colour; versions 1 (no
-           model-kind byte), 2 (no tables) and 3 (tau for RC only) still decode)
+    4   1  format version (4, 5 for a file with blends, 6 for one in JPEG colour, 7 for one whose
+           BPG file is in BPG's RGB colour space; versions 1 (no model-kind byte), 2 (no tables)
+           and 3 (tau for RC only) still decode)
     5   1  flags: bit 0 = the source was grayscale (R = G = B; decoded back to one channel),
                   bit 1 = a per-image temperature tau follows the fixed header,
                   bit 2 = per-image residual tables follow (version 3),
@@ -38,6 +39,9 @@ Layout (all integers big-endian; documented byte by byte in README.md):
     . 4*N  length of each residual stream
     .   4  CRC-32 of every byte above
     .      the BPG file, then the N residual streams, back to back; nothing after them
+
+x_l is the BPG file decoded to RGB: from YCbCr (BT.601, the paper's) or, from version 7, from
+BPG's RGB colour space, whose planes are G, B, R as they are (never with JPEG colour).
 """
 from __future__ import annotations
 
@@ -62,7 +66,8 @@ _BLEND = struct.Struct(">H6B")
 VERSION = 4           # written unless the file has blends
 BLEND_VERSION = 5     # the first version with blends; older rclib reads every file without them
 JPEG_VERSION = 6      # the first version with JPEG colour (written only for such files)
-VERSIONS = (1, 2, 3, 4, 5, 6)
+RGB_VERSION = 7       # the first version whose BPG part may be in RGB (written only for such files)
+VERSIONS = (1, 2, 3, 4, 5, 6, 7)
 _TABLES_MAX = 1 << 16
 _FIXED = struct.Struct(">4sBBIIBBH32s32sII")
 KINDS = ("rc", "rc+")   # the model-kind byte of version 2 indexes this
@@ -423,14 +428,16 @@ def as_rgb(pixels) -> tuple[np.ndarray, int]:
 
 def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "auto",
              tau: bool = False, bpg_file: bytes | None = None, tables: bool = True,
-             blend: bool = False, jpeg: bool = True, ycc: np.ndarray | None = None) -> bytes:
+             blend: bool = False, jpeg: bool = True, ycc: np.ndarray | None = None,
+             space: str = "ycbcr") -> bytes:
     """Losslessly compress uint8 (H, W, 3) RGB or (H, W) grayscale at BPG quantizer q; returns
     .rc file bytes.  (Choosing q, "min" or "auto": rclib.compress / qselect.compress.)
 
     model: None or "rc" / "rc+" (the shipped weights of that kind) or a model object.
     tau: fit a per-image temperature of the scales at encode time (for RC+, one per pass;
     stored in the header), kept where the file comes out smaller with it.
-    bpg_file: BPG's file at q when the caller has it already (a Q search made it).
+    bpg_file: BPG's file at q when the caller has it already (a Q search made it), in either
+    colour space.  space: BPG's colour space when bpg_file is None, "ycbcr" or "rgb" (bpg.encode).
     tables: code a channel (of a pass, for RC+) with a per-image table instead of the model where
     that is smaller (entropy.TABLE_*).
     blend: also try each channel as a blend of the model and its table (entropy.Blend, exponents
@@ -448,7 +455,8 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
         raise InputError("picture too large")
     q = _check_q(q)
     if bpg_file is None:
-        bpg_file = bpg.encode(rgb, q, backend=backend)
+        bpg_file = bpg.encode(rgb, q, backend=backend, space=space)
+    in_rgb = bpg.colour_space(bpg_file) == "rgb"
     x_l = model_lib.to_tensor(bpg.decode(bpg_file))
     x = model_lib.to_tensor(rgb)
     rows = strip_rows(w, h)
@@ -492,12 +500,12 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
     streams = [s for strip in per_strip for s in strip]
     header = Header(w, h, q, window, rows, _weights_id(model), pixels_sha256(rgb),
                     len(bpg_file), [len(s) for s in streams], flags, fitted, kind,
-                    BLEND_VERSION if bmask else VERSION, chosen, mask, bmask,
+                    RGB_VERSION if in_rgb else BLEND_VERSION if bmask else VERSION, chosen, mask, bmask,
                     blend_ab if bmask else ((0, 0),) * 3)
     out = pack_header(header) + bpg_file + b"".join(streams)
     if plain is not None and len(plain) <= len(out):
         return plain  # (it has tried JPEG colour already)
-    in_ycc = _jpeg_colour_file(rgb, flags, q, model, bpg_file, rows, ycc) if tables and jpeg else None
+    in_ycc = _jpeg_colour_file(rgb, flags, q, model, bpg_file, rows, ycc) if tables and jpeg and not in_rgb else None
     return in_ycc if in_ycc is not None and len(in_ycc) < len(out) else out
 
 
@@ -662,15 +670,21 @@ def decompress(data: bytes, model=None) -> np.ndarray:
                           f"{' or '.join(map(str, entropy.WINDOWS))}")
     bpg_file = data[pos:pos + header.bpg_length]
     pos += header.bpg_length
+    jpeg = bool(header.flags & FLAG_JPEG)  # then x and x_l are YCbCr, x the picture's JPEG colour
     try:
-        x_l_ycc = bpg.decode_ycbcr(bpg_file)
+        in_rgb = bpg.colour_space(bpg_file) == "rgb"
+        if in_rgb and (header.version < RGB_VERSION or jpeg):
+            raise FormatError("its colour space is RGB, which this file's version or JPEG colour rules out")
+        x_l_ycc = None if in_rgb else bpg.decode_ycbcr(bpg_file)
+        x_l_rgb = bpg.decode(bpg_file) if in_rgb else None
     except FormatError as exc:
         raise FormatError(f"corrupt BPG part: {exc}") from None
-    if x_l_ycc.shape[1:] != (header.height, header.width):
+    if (x_l_rgb.shape[:2] if in_rgb else x_l_ycc.shape[1:]) != (header.height, header.width):
         raise FormatError("corrupt .rc file: BPG picture size differs from the header")
-    jpeg = bool(header.flags & FLAG_JPEG)  # then x and x_l are YCbCr, x the picture's JPEG colour
-    x_l = (torch.from_numpy(x_l_ycc)[None].float() if jpeg
-           else model_lib.to_tensor(colour.ycbcr_to_rgb(x_l_ycc)))
+    if jpeg:
+        x_l = torch.from_numpy(x_l_ycc)[None].float()
+    else:
+        x_l = model_lib.to_tensor(x_l_rgb if in_rgb else colour.ycbcr_to_rgb(x_l_ycc))
     t = None if header.tau is None else torch.from_numpy(header.tau)
     tables = [pass_tables(header, k) for k in range(PASSES[header.kind])]
     streams = []
@@ -857,7 +871,8 @@ def info(data: bytes) -> dict:
             "table_channels": "".join("RGB"[c] for c in range(3) if _channels_of(header.table_mask) >> c & 1),
             "table_mask": header.table_mask,
             "blend_channels": "".join("RGB"[c] for c in range(3) if _channels_of(header.blend_mask) >> c & 1),
-            "blend_mask": header.blend_mask, "jpeg_colour": bool(header.flags & FLAG_JPEG)}
+            "blend_mask": header.blend_mask, "jpeg_colour": bool(header.flags & FLAG_JPEG),
+            "bpg_colour": bpg.colour_space(bytes(data[pos:pos + header.bpg_length]))}
 
 
 def extract_bpg(data: bytes) -> bytes:

@@ -6,7 +6,8 @@ cheapest; `clf`, the Q-classifier's guess from the picture alone (the seed's CLF
 with per-image tables (the default) the Q with the fewest BPG + table bits over the kind's grid
 (for RC+ the grid's next Q above it), no network needed (the residual is mostly coded from
 tables, so this finds `min`'s Q at a fraction of its cost), and without tables the classifier.
-For a decoded JPEG, `min` and `auto` also try the low Qs JPEG colour likes (JPEG_LOW_QS).
+For a decoded JPEG, `min` and `auto` also try the low Qs JPEG colour likes (JPEG_LOW_QS).  Both
+also weigh BPG in its RGB colour space (rgb_candidate) and keep that file where it is smaller.
 Q histories (every picture at every Q) are the classifier's training targets and the yardstick of
 every strategy.  codec.compress takes the Q.
 """
@@ -37,6 +38,13 @@ AUTO_STEPS_ABOVE = {"rc": 0, "rc+": 1}
 # regions, for 22 of their 40 decoded JPEGs: `bench/jpeg_low_q.py`).  `auto` and `min` also try
 # these Qs for such pictures.
 JPEG_LOW_QS = tuple(range(5, 11))
+# BPG in its RGB colour space (bpg.encode(space="rgb")) gives an x_l without YCbCr's rounding, whose
+# lattice the residual pays for: on smooth pictures up to about 1 bpsp, even at Q 0.  The networks
+# were trained on YCbCr's x_l, so such a file is coded mostly from per-image tables; `auto` and
+# `min` find its Q on this grid by BPG + table bits (chosen on training pictures: `python
+# bench/rgb_bpg.py --split train`), code the picture that way too where those bits undercut the
+# YCbCr file, and keep the smaller file.
+RGB_QS = (10, 12, 14, 17, 20)
 CLASSIFIER_WEIGHTS = {"rc": classifier.DEFAULT_WEIGHTS,
                       "rc+": classifier.DEFAULT_WEIGHTS.with_name("q_classifier_cpu_plus.pt")}
 
@@ -173,25 +181,51 @@ def kind_per_picture(model) -> bool:
     return isinstance(model, str) and model == "auto"
 
 
+def rgb_candidate(rgb: np.ndarray, backend: str = "auto") -> tuple[int, bytes, float]:
+    """BPG in RGB at the Q of RGB_QS with the fewest BPG + per-image table bits: (Q, its BPG file,
+    those bits).  BPG runs in parallel threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from . import entropy
+
+    def cost(q):
+        bpg_file = bpg.encode(rgb, q, backend=backend, space="rgb")
+        return q, bpg_file, 8 * len(bpg_file) + codec.table_only_bits(rgb, bpg.decode(bpg_file))
+
+    with ThreadPoolExecutor(entropy.workers()) as pool:
+        return min(pool.map(cost, RGB_QS), key=lambda c: c[2])  # ties: the lower Q
+
+
 def compress(rgb, q=None, model=None, backend: str = "auto", tau: bool = False, tables: bool = True,
-             blend: bool = False, jpeg: bool = True) -> bytes:
+             blend: bool = False, jpeg: bool = True, rgb_bpg: bool = True) -> bytes:
     """rclib.compress: choose the model kind ("auto": the smaller file of each kind) and Q by
     their strategies, then code the picture.  `tau`: fit a per-image temperature (each kind's own).
-    A decoded JPEG's YCbCr is found once (jpeg_lift) and handed to every step."""
+    A decoded JPEG's YCbCr is found once (jpeg_lift) and handed to every step; with `rgb_bpg`
+    (and tables, and the strategies `auto` or `min`), BPG in RGB is weighed once (rgb_candidate)
+    and each kind also codes it where it may be smaller."""
     picture, _ = codec.as_rgb(rgb)
     ycc = jpeg_lift(picture, jpeg and tables)
     jpeg = ycc is not None
+    searched = q is None or q in ("auto", "min")
+    in_rgb = rgb_candidate(picture, backend) if rgb_bpg and tables and searched else None
     if kind_per_picture(model):
-        return min((_compress_kind(rgb, picture, q, kind, backend, tau, tables, blend, jpeg, ycc)
+        return min((_compress_kind(rgb, picture, q, kind, backend, tau, tables, blend, jpeg, ycc, in_rgb)
                     for kind in AUTO_MODELS), key=len)  # ties: RC, which decodes faster
-    return _compress_kind(rgb, picture, q, model, backend, tau, tables, blend, jpeg, ycc)
+    return _compress_kind(rgb, picture, q, model, backend, tau, tables, blend, jpeg, ycc, in_rgb)
 
 
-def _compress_kind(rgb, picture, q, model, backend, tau, tables, blend, jpeg, ycc) -> bytes:
+def _compress_kind(rgb, picture, q, model, backend, tau, tables, blend, jpeg, ycc, in_rgb=None) -> bytes:
+    """One kind's file: at its strategy's Q in YCbCr, or with in_rgb (rgb_candidate's answer)
+    in RGB where that file is smaller (ties: YCbCr)."""
     model = codec.resolve_model(model)
     chosen, bpg_file = choose_q(picture, q, model, backend, tables, jpeg, ycc)
-    return codec.compress(rgb, chosen, model, backend, tau, bpg_file=bpg_file, tables=tables, blend=blend,
-                          jpeg=jpeg, ycc=ycc)
+    out = codec.compress(rgb, chosen, model, backend, tau, bpg_file=bpg_file, tables=tables, blend=blend,
+                         jpeg=jpeg, ycc=ycc)
+    if in_rgb is not None and in_rgb[2] < 8 * len(out):
+        other = codec.compress(rgb, in_rgb[0], model, backend, tau, bpg_file=in_rgb[1], tables=tables,
+                               blend=blend, jpeg=False)
+        out = min(out, other, key=len)
+    return out
 
 
 # ----------------------------------------------------------------------------- Q histories

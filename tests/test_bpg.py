@@ -113,7 +113,7 @@ def test_malformed_headers(bad):
 
 def test_unsupported_flags():
     blob = bytearray((VECTORS / "chelsea_q12_444.bpg").read_bytes())
-    for index, value, what in [(4, 0x70, "alpha"), (4, 0x62, "bit depth"), (5, 0x10, "colour space"),
+    for index, value, what in [(4, 0x70, "alpha"), (4, 0x62, "bit depth"), (5, 0x20, "colour space"),
                                (5, 0x01, "animated"), (4, 0x40, "pixel format")]:
         bad = bytearray(blob)
         bad[index] = value

@@ -1,0 +1,175 @@
+"""BPG in its RGB colour space: x_l without YCbCr's rounding (format version 7).  Genuine BPG files,
+exact round trips of real photos through every model kind and path, `auto`'s choice, and loud
+failures on crafted files."""
+from __future__ import annotations
+
+import struct
+import zlib
+
+import numpy as np
+import pytest
+import torch
+
+import rclib
+from rclib import bpg, codec, qselect
+from rclib.errors import FormatError, InputError
+
+from .conftest import VECTORS
+
+
+@pytest.fixture(scope="module")
+def smooth() -> np.ndarray:
+    """A smooth picture, as wallpapers are: gradients with a least-significant bit of noise."""
+    h, w = 72, 104
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = np.stack([40 + 1.5 * xx + 0.5 * yy, 90 + 0.8 * yy + 0.3 * xx, 200 - 1.1 * xx], -1)
+    noise = np.random.default_rng(0).uniform(-0.5, 0.5, base.shape)
+    return np.clip(np.round(base + noise), 0, 255).astype(np.uint8)
+
+
+def test_rgb_files_are_genuine_bpg(photos):
+    x = photos["coffee_odd"]
+    blob = bpg.encode(x, 14, backend="embedded", space="rgb")
+    assert blob[4] == 0x60 and blob[5] == 0x10  # 4:4:4 8-bit; colour space 1 (RGB), full range
+    assert bpg.colour_space(blob) == "rgb" and bpg.colour_space(bpg.encode(x, 14)) == "ycbcr"
+    y = bpg.decode(blob)
+    assert y.shape == x.shape and np.abs(y.astype(int) - x).mean() < 2
+    planes = bpg.decode_planes(bpg.parse(blob))  # stored as G, B, R, as bpgdec reads them
+    assert all(np.array_equal(p, y[..., c]) for p, c in zip(planes, (1, 2, 0)))
+    with pytest.raises(FormatError, match="RGB"):
+        bpg.decode_ycbcr(blob)
+
+
+def test_rgb_with_subsampled_planes_and_unknown_spaces_are_refused(photos):
+    blob = bytearray((VECTORS / "coffee_odd_q29_420.bpg").read_bytes())
+    assert blob[4] >> 5 == bpg.FORMAT_420
+    blob[5] = 0x10  # RGB
+    with pytest.raises(FormatError, match="colour space"):
+        bpg.decode(bytes(blob))
+    with pytest.raises(InputError, match="colour space"):
+        bpg.encode(photos["coffee_odd"], 12, space="ycgco")
+
+
+@pytest.mark.parametrize("net", ["rc", "rc+", "tiny", "tiny+"])
+def test_round_trips_over_rgb_bpg(photos, net, tiny_model, tiny_plus_model):
+    model = {"tiny": tiny_model, "tiny+": tiny_plus_model}.get(net, net)
+    given = None if net in ("rc", "rc+") else model
+    for name in ("coffee_odd", "chelsea"):
+        x = photos[name][:97, :131]  # odd sizes
+        for q in (12, 20):
+            for tables in (True, False):
+                blob = codec.compress(x, q, model, space="rgb", tables=tables)
+                info = codec.info(blob)
+                assert info["bpg_colour"] == "rgb" and info["version"] == codec.RGB_VERSION
+                assert np.array_equal(rclib.decompress(blob, model=given), x), (name, q, tables)
+
+
+def test_auto_codes_a_smooth_picture_over_rgb_bpg(smooth, tiny_model):
+    """The YCbCr file pays for YCbCr's rounding; the RGB one does not, and `auto` keeps it."""
+    for model in ("rc", "rc+"):
+        ycbcr = rclib.compress(smooth, model=model, rgb_bpg=False)
+        blob = rclib.compress(smooth, model=model)
+        assert codec.info(ycbcr)["bpg_colour"] == "ycbcr"
+        assert codec.info(blob)["bpg_colour"] == "rgb" and codec.info(blob)["q"] in qselect.RGB_QS
+        assert len(blob) < 0.9 * len(ycbcr), model
+        assert np.array_equal(rclib.decompress(blob), smooth)
+    default = rclib.compress(smooth)
+    assert codec.info(default)["bpg_colour"] == "rgb"
+    assert np.array_equal(rclib.decompress(default), smooth)
+
+
+def test_rgb_is_weighed_only_by_the_searching_strategies_with_tables(smooth, tiny_model):
+    for kwargs in ({"q": 14}, {"q": "clf"}, {"tables": False}, {"rgb_bpg": False}):
+        blob = rclib.compress(smooth, model=tiny_model, **kwargs)
+        assert codec.info(blob)["bpg_colour"] == "ycbcr", kwargs
+    assert codec.info(rclib.compress(smooth, q="min", model=tiny_model))["bpg_colour"] == "rgb"
+
+
+def test_the_rgb_grid_is_searched_once_per_picture(monkeypatch, smooth, tiny_model, tiny_plus_model):
+    monkeypatch.setattr(codec, "default_model", {"rc": tiny_model, "rc+": tiny_plus_model}.get)
+    spaces = []
+    encode = bpg.encode
+    monkeypatch.setattr(bpg, "encode", lambda rgb, q, **k: spaces.append((q, k.get("space"))) or encode(rgb, q, **k))
+    rclib.compress(smooth)  # both kinds
+    assert sorted(q for q, space in spaces if space == "rgb") == sorted(qselect.RGB_QS)
+
+
+def test_decoding_with_other_thread_counts(photos):
+    x = photos["chelsea"][:120, :160]
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        blob = codec.compress(x, 17, "rc+", space="rgb")
+        torch.set_num_threads(1)
+        assert np.array_equal(rclib.decompress(blob), x)
+        torch.set_num_threads(3)
+        assert codec.compress(x, 17, "rc+", space="rgb") == blob
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_real_bytes_match_the_estimate(photos):
+    x = photos["astronaut"][:128, :160]
+    for model in ("rc", "rc+"):
+        blob = codec.compress(x, 14, model, space="rgb")
+        estimate = codec.estimate_coded_bits(x, blob)
+        assert 8 * codec.info(blob)["residual_bytes"] <= 1.005 * estimate + 64, model
+
+
+def test_cli_says_so_and_can_refuse_it(tmp_path, smooth, capsys):
+    from PIL import Image
+
+    from rclib.cli import main
+
+    src = tmp_path / "in.png"
+    Image.fromarray(smooth).save(src)
+    assert main(["compress", str(src), str(tmp_path / "a.rc"), "--model", "rc"]) == 0
+    assert "BPG in RGB" in capsys.readouterr().out
+    assert main(["compress", str(src), str(tmp_path / "b.rc"), "--model", "rc", "--no-rgb-bpg"]) == 0
+    assert "BPG in RGB" not in capsys.readouterr().out
+    for name in ("a", "b"):
+        assert main(["decompress", str(tmp_path / f"{name}.rc"), str(tmp_path / f"{name}.png")]) == 0
+        assert np.array_equal(np.asarray(Image.open(tmp_path / f"{name}.png")), smooth)
+
+
+# ----------------------------------------------------------------------------- crafted files
+def _refix_crc(blob: bytearray) -> bytes:
+    """The header's CRC made right again (a file with no tau and no tables)."""
+    n = struct.unpack_from(">I", blob, 86)[0]
+    end = codec._FIXED.size + 1 + 4 * n
+    blob[end:end + 4] = struct.pack(">I", zlib.crc32(bytes(blob[:end])))
+    return bytes(blob)
+
+
+@pytest.fixture(scope="module")
+def rgb_file(photos):
+    blob = codec.compress(photos["chelsea"][:64, :96], 14, "rc", tables=False, space="rgb")
+    assert codec.info(blob)["bpg_colour"] == "rgb"
+    return blob
+
+
+@pytest.mark.parametrize("case", ["version6", "version4", "jpeg_flag"])
+def test_crafted_rgb_headers_are_refused(rgb_file, case):
+    bad = bytearray(rgb_file)
+    if case == "jpeg_flag":
+        bad[5] |= codec.FLAG_JPEG
+    else:
+        bad[4] = int(case[-1])
+    with pytest.raises(FormatError):
+        rclib.decompress(_refix_crc(bad))
+    assert np.array_equal(rclib.decompress(rgb_file), rclib.decompress(bytes(rgb_file)))
+
+
+def test_the_bpg_part_read_in_the_other_colour_space_is_caught(rgb_file, photos):
+    """Its colour space flipped to YCbCr inside the .rc file: other pixels, which the checksum catches."""
+    header, pos = codec.unpack_header(rgb_file)
+    bad = bytearray(rgb_file)
+    bad[pos + 5] = 0x00
+    with pytest.raises(FormatError):
+        rclib.decompress(bytes(bad))
+
+
+def test_every_truncation_is_refused(rgb_file):
+    for cut in (5, 60, 95, len(rgb_file) // 2, len(rgb_file) - 1):
+        with pytest.raises(FormatError):
+            rclib.decompress(rgb_file[:cut])
