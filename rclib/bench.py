@@ -248,7 +248,8 @@ def rc_vs_rc_plus(paths, qs: dict, models: dict | None = None, baseline_names=DE
             label = f"{name} --tau" if tau else name
             row = {"image": path.stem, "codec": label, "strategy": str(strategy), "q": q, "bytes": len(blob),
                    "bpsp": 8 * len(blob) / x.size, "bpg_bpsp": meta["bpg_bpsp"], "residual_bpsp": meta["residual_bpsp"],
-                   "table_mask": meta["table_mask"], "encode_mpix_s": mpix / t_enc, "decode_mpix_s": mpix / t_dec}
+                   "table_mask": meta["table_mask"], "bpg_colour": meta["bpg_colour"],
+                   "encode_mpix_s": mpix / t_enc, "decode_mpix_s": mpix / t_dec}
             for k, n in enumerate(per_pass):
                 row[f"pass{k + 1}_bpsp"] = 8 * n * len(per_pass) / x.size
             rows.append(row)
@@ -257,7 +258,7 @@ def rc_vs_rc_plus(paths, qs: dict, models: dict | None = None, baseline_names=DE
             kept = min(mine["RC"], mine["RC+"], key=lambda r: r["bytes"])  # ties: RC, as `auto`
             both = mpix / mine["RC"]["encode_mpix_s"] + mpix / mine["RC+"]["encode_mpix_s"]
             rows.append({**{k: kept[k] for k in ("image", "q", "bytes", "bpsp", "bpg_bpsp", "residual_bpsp",
-                                                  "decode_mpix_s")},
+                                                  "bpg_colour", "decode_mpix_s")},
                          "codec": AUTO_ROW, "strategy": kept["strategy"], "model": kept["codec"],
                          "encode_mpix_s": mpix / both})
         for name in baseline_names:

@@ -42,9 +42,9 @@ JPEG_LOW_QS = tuple(range(5, 11))
 # lattice the residual pays for: on smooth pictures up to about 1 bpsp, even at Q 0.  The networks
 # were trained on YCbCr's x_l, so such a file is coded mostly from per-image tables; `auto` and
 # `min` find its Q on this grid by BPG + table bits (chosen on training pictures: `python
-# bench/rgb_bpg.py --split train`), code the picture that way too where those bits undercut the
-# YCbCr file, and keep the smaller file.
-RGB_QS = (10, 12, 14, 17, 20)
+# bench/rgb_bpg.py --split train --every 8`), code the picture that way too where those bits
+# undercut the YCbCr file, and keep the smaller file.
+RGB_QS = (10, 12, 14, 17, 20, 23)
 CLASSIFIER_WEIGHTS = {"rc": classifier.DEFAULT_WEIGHTS,
                       "rc+": classifier.DEFAULT_WEIGHTS.with_name("q_classifier_cpu_plus.pt")}
 

@@ -155,6 +155,8 @@ def summarize_rc_plus(table) -> dict:
             "rc_residual_bpsp": round(float(rc.residual_bpsp.mean()), 6),
             "mean_q": {"RC": round(float(rc.q.mean()), 3), "RC+": round(float(plus.q.mean()), 3)},
             "strategy": {name: _strategy(t) for name, t in (("RC", rc), ("RC+", plus))},
+            **({"over_rgb": {c: int((table[table.codec == c].bpg_colour == "rgb").sum()) for c in ("RC", "RC+", AUTO_ROW)}}
+               if "bpg_colour" in table else {}),
             **({"auto_keeps": {k: int(v) for k, v in auto.model.value_counts().items()}}
                if len(auto := table[table.codec == AUTO_ROW]) else {})}
 
@@ -183,6 +185,8 @@ def rc_plus_markdown(r: dict) -> str:
             + (f" `{AUTO_ROW}`: per picture the smaller of the two files, what `rclib compress` keeps by "
                f"default (`--model auto`, encoding with both): RC's for {r['auto_keeps'].get('RC', 0)} "
                f"pictures, RC+'s for {r['auto_keeps'].get('RC+', 0)}." if "auto_keeps" in r else "")
+            + (f" Coded over BPG in RGB (see \"BPG in RGB\"): RC {r['over_rgb']['RC']} pictures, RC+ "
+               f"{r['over_rgb']['RC+']}, `{AUTO_ROW}` {r['over_rgb'][AUTO_ROW]}." if "over_rgb" in r else "")
             + (f" `RC+ --tau` (a temperature per pass, fitted per picture, kept where it makes the file "
                f"smaller): {100 * (1 - r['codecs']['RC+ --tau']['bpsp'] / r['codecs']['RC+']['bpsp']):.2f} % "
                f"below RC+, {_against(r['codecs']['RC+ --tau']['bpsp'], r['codecs']['WebP-LL']['bpsp'])} WebP."

@@ -140,6 +140,28 @@ def test_readme_jpeg_low_q_table_is_the_committed_benchmark_output():
     assert (table.best_all <= table.best_high).all()
 
 
+def test_readme_rgb_bpg_table_is_the_committed_benchmark_output():
+    """The README's BPG-in-RGB table is `bench/rgb_bpg.py`'s committed runs, and the strategies'
+    RGB grid holds every Q that is RGB's best for more than one of the training pictures it was
+    chosen on."""
+    import pandas as pd
+
+    from rclib import qselect
+
+    bench = _bench_script("rgb_bpg")
+    table = pd.concat([pd.read_csv(ROOT / "docs" / f"rgb_bpg_{split}.csv") for split in ("train", "val")])
+    assert bench.markdown(bench.summary(table)) in (ROOT / "README.md").read_text()
+    summary = bench.summary(table).set_index(["split", "package"])
+    lxqt = summary.loc[("val", "lxqt-themes")]
+    drop = table.set_index("image").loc["lxqt-themes__drop"]
+    text = " ".join((ROOT / "README.md").read_text().split())
+    assert (f"lxqt's wallpapers code {lxqt.saved_pct:.0f} % smaller from tables alone, the smoothest by much more "
+            f"(`drop`: {drop.best_ycbcr:.3f} → {drop.best_rgb:.3f} bpsp, "
+            f"{100 * (1 - drop.best_rgb / drop.best_ycbcr):.0f} % smaller)") in text
+    train = table[table.split == "train"].best_rgb_q.value_counts()
+    assert set(train[train > 1].index) <= set(qselect.RGB_QS) <= set(bench.QS)
+
+
 def test_readme_shapes_table_is_the_committed_comparison():
     """The size comparison in the README is `bench/shapes.py --csv docs/shapes.csv`'s output, and
     the shipped RC weights have the shape that won it."""
@@ -204,16 +226,17 @@ def test_readme_prose_percentages_follow_the_results():
     rcp, rc = plus["RC+"]["bpsp"], plus["RC"]["bpsp"]
     webp, jxl = plus["WebP-LL"]["bpsp"], plus["JPEGXL-LL-e9"]["bpsp"]
     assert rcp < webp
+    side = lambda a, b: "above" if a > b else "below"  # noqa: E731
     assert (f"RC+ is {round(100 * (1 - rcp / webp))} % below WebP over the set and {round(100 * (1 - rcp / rc))} % "
-            f"below RC, still {round(100 * (rcp / jxl - 1))} % above JPEG XL e9") in text
+            f"below RC, {round(100 * abs(rcp / jxl - 1))} % {side(rcp, jxl)} JPEG XL e9") in text
     crops = {name: results["per_package"][name]["enlightenment-data~native"] for name in ("rclib", "JPEGXL-LL-e9")}
     assert (f"there rclib codes the JPEG's own YCbCr, {round(100 * (1 - crops['rclib'] / crops['JPEGXL-LL-e9']))} % "
             "below JPEG XL e9 on enlightenment's") in text
     best = plus["RC or RC+"]["bpsp"]
     assert best < min(webp, rcp, rc)
     assert (f"the codec's default, `--model auto`, keeps per picture the smaller of RC's and RC+'s "
-            f"files: {100 * (1 - best / webp):.1f} % below WebP and {100 * (best / jxl - 1):.1f} % "
-            f"above JPEG XL e9") in text
+            f"files: {100 * (1 - best / webp):.1f} % below WebP and {100 * abs(best / jxl - 1):.1f} % "
+            f"{side(best, jxl)} JPEG XL e9") in text
 
 
 def test_readme_rc_plus_tau_gain_is_the_committed_benchmark_output():
