@@ -207,6 +207,11 @@ def decode_ycbcr(data: bytes) -> np.ndarray:
     bpg = parse(data)
     if bpg.color_space != CS_YCBCR:
         raise FormatError("BPG file is in RGB, not YCbCr")
+    return _ycbcr_planes(bpg)
+
+
+def _ycbcr_planes(bpg: BPGFile) -> np.ndarray:
+    """A parsed YCbCr file's planes, (3, H, W), chroma upsampled to full resolution."""
     y, cb, cr = decode_planes(bpg)
     if bpg.pixel_format == FORMAT_420:
         cb = colour.upsample_420(cb, bpg.height, bpg.width)
@@ -220,7 +225,7 @@ def decode(data: bytes) -> np.ndarray:
     if bpg.color_space == CS_RGB:
         g, b, r = decode_planes(bpg)
         return np.stack([r, g, b], axis=-1)
-    return colour.ycbcr_to_rgb(decode_ycbcr(data))
+    return colour.ycbcr_to_rgb(_ycbcr_planes(bpg))
 
 
 # ----------------------------------------------------------------------------- encoding

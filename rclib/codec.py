@@ -675,16 +675,12 @@ def decompress(data: bytes, model=None) -> np.ndarray:
         in_rgb = bpg.colour_space(bpg_file) == "rgb"
         if in_rgb and (header.version < RGB_VERSION or jpeg):
             raise FormatError("its colour space is RGB, which this file's version or JPEG colour rules out")
-        x_l_ycc = None if in_rgb else bpg.decode_ycbcr(bpg_file)
-        x_l_rgb = bpg.decode(bpg_file) if in_rgb else None
+        decoded = bpg.decode_ycbcr(bpg_file) if jpeg else bpg.decode(bpg_file)  # (3, H, W) or (H, W, 3)
     except FormatError as exc:
         raise FormatError(f"corrupt BPG part: {exc}") from None
-    if (x_l_rgb.shape[:2] if in_rgb else x_l_ycc.shape[1:]) != (header.height, header.width):
+    if (decoded.shape[1:] if jpeg else decoded.shape[:2]) != (header.height, header.width):
         raise FormatError("corrupt .rc file: BPG picture size differs from the header")
-    if jpeg:
-        x_l = torch.from_numpy(x_l_ycc)[None].float()
-    else:
-        x_l = model_lib.to_tensor(x_l_rgb if in_rgb else colour.ycbcr_to_rgb(x_l_ycc))
+    x_l = _ycc_plane(decoded) if jpeg else model_lib.to_tensor(decoded)
     t = None if header.tau is None else torch.from_numpy(header.tau)
     tables = [pass_tables(header, k) for k in range(PASSES[header.kind])]
     streams = []

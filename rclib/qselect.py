@@ -190,7 +190,7 @@ def rgb_candidate(rgb: np.ndarray, backend: str = "auto") -> tuple[int, bytes, f
 
     def cost(q):
         bpg_file = bpg.encode(rgb, q, backend=backend, space="rgb")
-        return q, bpg_file, 8 * len(bpg_file) + codec.table_only_bits(rgb, bpg.decode(bpg_file))
+        return q, bpg_file, table_cost(rgb, bpg_file, bpg.decode(bpg_file))
 
     with ThreadPoolExecutor(entropy.workers()) as pool:
         return min(pool.map(cost, RGB_QS), key=lambda c: c[2])  # ties: the lower Q
