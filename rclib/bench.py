@@ -231,17 +231,17 @@ def rc_vs_rc_plus(paths, qs: dict, models: dict | None = None, baseline_names=DE
         x = data.load_rgb(path)
         mpix = x.shape[0] * x.shape[1] / 1e6
         mine = {}
-        for name, model, tau in runs:
-            model = codec.resolve_model(model)
+        for name, given, tau in runs:  # a kind by name codes over BPG in RGB with its weights for RGB
+            model = codec.resolve_model(given)
             strategy = qs[codec.model_lib.kind(model)]
 
             def encode():
                 if isinstance(strategy, (list, tuple)):
                     q, bpg_file = qselect.search_q(x, model, qs=strategy)
                     return codec.compress(x, q, model, bpg_file=bpg_file, tau=tau)
-                return qselect.compress(x, q=strategy, model=model, tau=tau)
+                return qselect.compress(x, q=strategy, model=given, tau=tau)
 
-            blob, t_enc, t_dec, _, _ = _round_trip(encode, x, model)
+            blob, t_enc, t_dec, _, _ = _round_trip(encode, x, given)
             meta = codec.info(blob)
             q = meta["q"]
             per_pass = pass_bytes(blob)

@@ -287,11 +287,15 @@ _MODEL_CACHE: dict[str, model_lib.ResidualModel] = {}
 DEFAULT_KIND = "rc+"  # the kind codec.compress codes with when given none (rclib.compress: qselect.DEFAULT_MODEL)
 
 
-def default_model(kind: str = DEFAULT_KIND):
-    """The shipped weights of a model kind ("rc" or "rc+")."""
-    path = model_lib.DEFAULT_WEIGHTS if kind == "rc" else model_lib.DEFAULT_PLUS_WEIGHTS
+def default_model(kind: str = DEFAULT_KIND, space: str = "ycbcr"):
+    """The shipped weights of a model kind ("rc" or "rc+") for x_l from BPG in `space`: over BPG
+    in RGB, the kind's copy fine-tuned on it (model_lib.DEFAULT_RGB_WEIGHTS) where one is shipped."""
     if kind not in KINDS:
         raise InputError(f"model kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    rgb_path = model_lib.DEFAULT_RGB_WEIGHTS[kind]
+    if space == "rgb" and rgb_path.exists():
+        return _cached_load(rgb_path)
+    path = model_lib.DEFAULT_WEIGHTS if kind == "rc" else model_lib.DEFAULT_PLUS_WEIGHTS
     if not path.exists():
         raise RclibError(f"no {kind} model weights at {path}; train them with `rclib train` "
                          "or pass a model explicitly")
@@ -305,11 +309,12 @@ def _cached_load(path):
     return _MODEL_CACHE[str(path)]
 
 
-def resolve_model(model=None, keep_device: bool = False):
+def resolve_model(model=None, keep_device: bool = False, space: str = "ycbcr"):
     """None (the default kind), a kind name ("rc", "rc+") or a model object -> a model in eval
-    mode on the CPU, where the coder needs it (keep_device: a model object stays on its device)."""
+    mode on the CPU, where the coder needs it (keep_device: a model object stays on its device).
+    space: BPG's colour space, which picks a kind's shipped weights (default_model)."""
     if model is None or isinstance(model, str):
-        model = default_model(model or DEFAULT_KIND)
+        model = default_model(model or DEFAULT_KIND, space)
     return model.eval() if keep_device else model.eval().cpu()
 
 
@@ -433,7 +438,8 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
     """Losslessly compress uint8 (H, W, 3) RGB or (H, W) grayscale at BPG quantizer q; returns
     .rc file bytes.  (Choosing q, "min" or "auto": rclib.compress / qselect.compress.)
 
-    model: None or "rc" / "rc+" (the shipped weights of that kind) or a model object.
+    model: None or "rc" / "rc+" (the shipped weights of that kind for BPG's colour space) or a
+    model object.
     tau: fit a per-image temperature of the scales at encode time (for RC+, one per pass;
     stored in the header), kept where the file comes out smaller with it.
     bpg_file: BPG's file at q when the caller has it already (a Q search made it), in either
@@ -448,7 +454,7 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
     """
     given = rgb
     rgb, flags = as_rgb(rgb)
-    model = resolve_model(model)
+    named, model = model is None or isinstance(model, str), resolve_model(model)
     kind = model_lib.kind(model)
     h, w = rgb.shape[:2]
     if h >= 1 << 24 or w >= 1 << 24:
@@ -457,6 +463,8 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
     if bpg_file is None:
         bpg_file = bpg.encode(rgb, q, backend=backend, space=space)
     in_rgb = bpg.colour_space(bpg_file) == "rgb"
+    if in_rgb and named:  # a kind by name: its weights for BPG in RGB
+        model = default_model(kind, "rgb")
     x_l = model_lib.to_tensor(bpg.decode(bpg_file))
     x = model_lib.to_tensor(rgb)
     rows = strip_rows(w, h)
@@ -654,12 +662,24 @@ def _fit_tau(model, x: torch.Tensor, x_l: torch.Tensor, q: int, spans) -> np.nda
     return None if fitted is None else fitted[None]
 
 
+def _space_or_ycbcr(bpg_file: bytes) -> str:
+    """BPG's colour space, "ycbcr" where the part does not parse (decompress refuses it later)."""
+    try:
+        return bpg.colour_space(bpg_file)
+    except FormatError:
+        return "ycbcr"
+
+
 def decompress(data: bytes, model=None) -> np.ndarray:
     """Inverse of compress; raises FormatError/ModelMismatch rather than returning wrong pixels.
-    model: None (the weights the file names, from the zoo), a kind name or a model object."""
+    model: None (the weights the file names, from the zoo), a kind name (its shipped weights for
+    the colour space of the file's BPG part) or a model object."""
     data = bytes(data)
     header, pos = unpack_header(data)
-    model = resolve_model(model) if model is not None else model_for_file(header.weights_id).eval().cpu()
+    if model is None:
+        model = model_for_file(header.weights_id).eval().cpu()
+    else:
+        model = resolve_model(model, space=_space_or_ycbcr(data[pos:pos + header.bpg_length]))
     if model_lib.kind(model) != header.kind:
         raise ModelMismatch(f"file was coded with an {header.kind} model, not {model_lib.kind(model)}")
     if header.weights_id != _weights_id(model):

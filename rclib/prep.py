@@ -36,14 +36,16 @@ def residual_stats(x: np.ndarray, x_l: np.ndarray) -> dict:
             "psnr": float(10 * np.log10(255 ** 2 / mse)) if mse > 0 else float("inf")}
 
 
-def version(src: Path, out: Path, q: int, backend: str = "auto", x: np.ndarray | None = None):
+def version(src: Path, out: Path, q: int, backend: str = "auto", x: np.ndarray | None = None,
+            space: str = "ycbcr"):
     """One picture's BPG version at q: (BPG file, decoded x_l), from the cache under `out` or
-    made now and cached (atomically).  x: the picture's pixels when the caller has them."""
+    made now and cached (atomically).  x: the picture's pixels when the caller has them; space:
+    BPG's colour space (bpg.encode's; a cache holds one colour space, so give each its own `out`)."""
     folder = q_dir(out, q)
     bpg_path, png_path = folder / f"{src.stem}.bpg", folder / f"{src.stem}.png"
     if bpg_path.exists() and png_path.exists():
         return bpg_path.read_bytes(), data.load_rgb(png_path)
-    blob = bpg.encode(data.load_rgb(src) if x is None else x, q, backend=backend)
+    blob = bpg.encode(data.load_rgb(src) if x is None else x, q, backend=backend, space=space)
     x_l = bpg.decode(blob)
     atomic_write(bpg_path, blob, force=True)
     atomic_write(png_path, png_bytes(x_l, compress_level=1), force=True)
@@ -51,23 +53,24 @@ def version(src: Path, out: Path, q: int, backend: str = "auto", x: np.ndarray |
 
 
 def _one(job) -> dict:
-    src, out, q, backend = job
+    src, out, q, backend, space = job
     x = data.load_rgb(src)
-    blob, x_l = version(src, out, q, backend, x)
+    blob, x_l = version(src, out, q, backend, x, space)
     h, w = x.shape[:2]
     return {"image": src.stem, "q": q, "width": w, "height": h, "bpg_bytes": len(blob),
             "bpg_bpsp": 8 * len(blob) / (h * w * 3), **residual_stats(x, x_l)}
 
 
 def prep(folder: Path, out: Path, qs=DEFAULT_QS, backend: str = "auto", limit: int | None = None,
-         workers: int | None = None, progress: bool = True, qs_for=None):
+         workers: int | None = None, progress: bool = True, qs_for=None, space: str = "ycbcr"):
     """Run BPG at every Q of `qs` over the pictures of `folder`; return the table (DataFrame).
-    `qs_for(stem, qs)`, when given, picks each picture's own Qs out of `qs`."""
+    `qs_for(stem, qs)`, when given, picks each picture's own Qs out of `qs`; space: BPG's colour
+    space (version's)."""
     import pandas as pd
     from tqdm.auto import tqdm
 
     images = data.list_images(folder)[:limit]
-    jobs = [(src, Path(out), int(q), backend) for src in images
+    jobs = [(src, Path(out), int(q), backend, space) for src in images
             for q in (qs_for(src.stem, list(qs)) if qs_for else qs)]
     workers = workers or os.cpu_count() or 1
     rows = []

@@ -39,12 +39,15 @@ AUTO_STEPS_ABOVE = {"rc": 0, "rc+": 1}
 # these Qs for such pictures.
 JPEG_LOW_QS = tuple(range(5, 11))
 # BPG in its RGB colour space (bpg.encode(space="rgb")) gives an x_l without YCbCr's rounding, whose
-# lattice the residual pays for: on smooth pictures up to about 1 bpsp, even at Q 0.  The networks
-# were trained on YCbCr's x_l, so such a file is coded mostly from per-image tables; `auto` and
+# lattice the residual pays for: on smooth pictures up to about 1 bpsp, even at Q 0.  `auto` and
 # `min` find its Q on this grid by BPG + table bits (chosen on training pictures: `python
-# bench/rgb_bpg.py --split train --every 8`), code the picture that way too where those bits
-# undercut the YCbCr file, and keep the smaller file.
+# bench/rgb_bpg.py --split train --every 8`), code the picture that way too where those bits,
+# times RGB_NETWORK_SHARE, undercut the YCbCr file, and keep the smaller file.
 RGB_QS = (10, 12, 14, 17, 20, 23)
+# What a kind's file over BPG in RGB comes to, in bits, against rgb_candidate's BPG + table bits,
+# with its weights for RGB: RC+'s, the median over 41 training pictures (`python
+# bench/finetune_rgb.py ratio`); RC has no weights for RGB, and its files there are the tables'.
+RGB_NETWORK_SHARE = {"rc": 1.0, "rc+": 0.938}
 CLASSIFIER_WEIGHTS = {"rc": classifier.DEFAULT_WEIGHTS,
                       "rc+": classifier.DEFAULT_WEIGHTS.with_name("q_classifier_cpu_plus.pt")}
 
@@ -216,12 +219,13 @@ def compress(rgb, q=None, model=None, backend: str = "auto", tau: bool = False, 
 
 def _compress_kind(rgb, picture, q, model, backend, tau, tables, blend, jpeg, ycc, in_rgb=None) -> bytes:
     """One kind's file: at its strategy's Q in YCbCr, or with in_rgb (rgb_candidate's answer)
-    in RGB where that file is smaller (ties: YCbCr)."""
-    model = codec.resolve_model(model)
-    chosen, bpg_file = choose_q(picture, q, model, backend, tables, jpeg, ycc)
+    in RGB where that file is smaller (ties: YCbCr); tried where its expected size (RGB_NETWORK_SHARE)
+    is.  A kind named by name codes over BPG in RGB with its weights for RGB (codec.default_model)."""
+    net = codec.resolve_model(model)
+    chosen, bpg_file = choose_q(picture, q, net, backend, tables, jpeg, ycc)
     out = codec.compress(rgb, chosen, model, backend, tau, bpg_file=bpg_file, tables=tables, blend=blend,
                          jpeg=jpeg, ycc=ycc)
-    if in_rgb is not None and in_rgb[2] < 8 * len(out):
+    if in_rgb is not None and RGB_NETWORK_SHARE[model_lib.kind(net)] * in_rgb[2] < 8 * len(out):
         other = codec.compress(rgb, in_rgb[0], model, backend, tau, bpg_file=in_rgb[1], tables=tables,
                                blend=blend, jpeg=False)
         out = min(out, other, key=len)

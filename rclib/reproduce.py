@@ -89,7 +89,9 @@ def main() -> int:
                                                clf.relative_to(ROOT) if clf.is_relative_to(ROOT) else clf)
     results["auto_q"] = summarize_q_choice(pd.read_csv(ROOT / qsel / "auto_eval.csv"))
     results["weights_ids"] = {"rc": model.weights_id(model.load(ROOT / weights)),   # which weights made
-                              "rc+": model.weights_id(model.load(model.DEFAULT_PLUS_WEIGHTS))}  # these numbers
+                              "rc+": model.weights_id(model.load(model.DEFAULT_PLUS_WEIGHTS)),  # these numbers
+                              **{f"{kind} rgb": model.weights_id(model.load(path))
+                                 for kind, path in model.DEFAULT_RGB_WEIGHTS.items() if path.exists()}}
     beyond = RESULTS / "beyond" / "rc_vs_rc_plus.csv"
     if reuse and dataset == "embedded" and beyond.exists():
         results["rc_plus"] = summarize_rc_plus(pd.read_csv(beyond))

@@ -199,7 +199,9 @@ def test_results_were_made_with_the_shipped_weights():
 
     ids = json.loads((ROOT / "docs" / "results.json").read_text())["weights_ids"]
     assert ids == {"rc": model.weights_id(model.load(model.DEFAULT_WEIGHTS)),
-                   "rc+": model.weights_id(model.load(model.DEFAULT_PLUS_WEIGHTS))}
+                   "rc+": model.weights_id(model.load(model.DEFAULT_PLUS_WEIGHTS)),
+                   **{f"{kind} rgb": model.weights_id(model.load(path))
+                      for kind, path in model.DEFAULT_RGB_WEIGHTS.items() if path.exists()}}
 
 
 def test_readme_paper_network_numbers_are_its_record():

@@ -114,6 +114,43 @@ def test_real_bytes_match_the_estimate(photos):
         assert 8 * codec.info(blob)["residual_bytes"] <= 1.005 * estimate + 64, model
 
 
+def test_kinds_by_name_code_over_rgb_with_their_weights_for_rgb(photos):
+    """A kind named by name codes over BPG in RGB with its copy fine-tuned on it where one is
+    shipped (the file names those weights); a model object codes as given; decoding by kind name
+    picks the weights for the file's colour space."""
+    from rclib import model as model_lib
+
+    x = photos["chelsea"][:97, :131]
+    plain = codec.default_model("rc+")
+    tuned = codec.default_model("rc+", "rgb")
+    assert model_lib.DEFAULT_RGB_WEIGHTS["rc+"].exists() and tuned.config == plain.config
+    assert model_lib.weights_id(tuned) != model_lib.weights_id(plain)
+    blob = codec.compress(x, 14, "rc+", space="rgb")
+    assert codec.info(blob)["weights_id"] == model_lib.weights_id(tuned)
+    for model in (None, "rc+", tuned):
+        assert np.array_equal(codec.decompress(blob, model=model), x)
+    with pytest.raises(codec.ModelMismatch):
+        codec.decompress(blob, model=plain)
+    assert codec.info(codec.compress(x, 14, "rc+"))["weights_id"] == model_lib.weights_id(plain)
+    given = codec.compress(x, 14, plain, space="rgb")
+    assert codec.info(given)["weights_id"] == model_lib.weights_id(plain)
+    assert np.array_equal(codec.decompress(given), x)
+    rc = model_lib.DEFAULT_RGB_WEIGHTS["rc"]  # RC has none shipped: its weights code both
+    assert rc.exists() or codec.default_model("rc", "rgb") is codec.default_model("rc")
+
+
+def test_the_weights_for_rgb_record_how_they_were_made():
+    import json
+
+    from rclib import model as model_lib
+
+    info = json.loads(model_lib.DEFAULT_RGB_WEIGHTS["rc+"].with_suffix(".json").read_text())
+    plain = json.loads(model_lib.DEFAULT_PLUS_WEIGHTS.with_suffix(".json").read_text())
+    assert info["fine_tuned_from"]["weights_id"] == plain["weights_id"]
+    assert info["bpg_colour"] == "rgb" and info["steps"] > 0
+    assert info["command"].startswith("python bench/finetune_rgb.py run --kind rc+")
+
+
 def test_cli_says_so_and_can_refuse_it(tmp_path, smooth, capsys):
     from PIL import Image
 
@@ -163,3 +200,21 @@ def test_every_truncation_is_refused(rgb_file):
     for cut in (5, 60, 95, len(rgb_file) // 2, len(rgb_file) - 1):
         with pytest.raises(FormatError):
             rclib.decompress(rgb_file[:cut])
+
+
+def test_rgb_network_share_and_the_weights_record_are_their_measurements():
+    """qselect.RGB_NETWORK_SHARE is the median of bench/finetune_rgb.py ratio's table; the weights'
+    record holds score's validation bits for their step."""
+    import csv
+    import json
+    from pathlib import Path
+
+    from rclib import model as model_lib
+
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    ratios = [float(r["ratio"]) for r in csv.DictReader(open(docs / "rgb_network_share.csv"))]
+    assert len(ratios) == 41 and qselect.RGB_NETWORK_SHARE["rc+"] == round(float(np.median(ratios)), 3)
+    info = json.loads(model_lib.DEFAULT_RGB_WEIGHTS["rc+"].with_suffix(".json").read_text())
+    rows = list(csv.DictReader(open(docs / "finetune_rgb.csv")))
+    mine = next(r for r in rows if r["weights"] == "snapshot" and int(r["step"]) == info["steps"])
+    assert float(mine["rgb_q17"]) == info["val_bpsp_rgb"] == min(float(r["rgb_q17"]) for r in rows)
