@@ -8,6 +8,7 @@ This fine-tunes a copy on the same training photos with BPG in RGB, for codec.rg
     python bench/finetune_rgb.py prep                        # BPG in RGB of the training photos
     python bench/finetune_rgb.py run --kind rc+ --minutes 40 # snapshots in data/runs/rcplus_rgb
     python bench/finetune_rgb.py score --kind rc+ --csv docs/finetune_rgb.csv
+    python bench/finetune_rgb.py table                       # the README's table of it
     python bench/finetune_rgb.py ship --kind rc+ --step N    # data/models/rcplus_rgb_cpu.pt
     python bench/finetune_rgb.py ratio --kind rc+ --csv docs/rgb_network_share.csv
 
@@ -148,6 +149,20 @@ def score(kind: str, csv_out: Path | None, every: int = 500) -> list[dict]:
     return rows
 
 
+def markdown(csv_path: Path) -> str:
+    """The README's table of score's CSV."""
+    rows = list(csv.DictReader(open(csv_path)))
+    groups = [c for c in rows[0] if c.startswith("rgb_") and c != f"rgb_q{VAL_Q}"]
+    head = ["weights", f"RGB, Q {VAL_Q}", *(g[4:] for g in groups), "YCbCr, Q 14"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        name = "shipped" if r["weights"] == "shipped" else f"step {r['step']}"
+        cells = [name, f"{float(r[f'rgb_q{VAL_Q}']):.3f}", *(f"{float(r[g]):.3f}" for g in groups),
+                 f"{float(r['ycbcr_q14']):.3f}" if r["ycbcr_q14"] else ""]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def ratio(kind: str, every: int, csv_out: Path | None) -> None:
     """Per training picture (every `every`-th), the file coded over rgb_candidate's BPG with the
     kind's weights for RGB, in bits, over rgb_candidate's BPG + table bits: how far the network
@@ -202,7 +217,7 @@ def ship(kind: str, step: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("command", choices=["prep", "run", "score", "ratio", "ship"])
+    ap.add_argument("command", choices=["prep", "run", "score", "ratio", "ship", "table"])
     ap.add_argument("--kind", choices=list(SOURCES), default="rc+")
     ap.add_argument("--minutes", type=float, default=40.0)
     ap.add_argument("--batch", type=int, default=8)
@@ -220,6 +235,8 @@ def main() -> None:
         run(args.kind, args.minutes, args.batch, args.lr, args.snapshot, args.seed)
     elif args.command == "score":
         score(args.kind, args.csv, args.every or 500)
+    elif args.command == "table":
+        print(markdown(args.csv or ROOT / "docs" / "finetune_rgb.csv"))
     elif args.command == "ratio":
         ratio(args.kind, args.every or 4, args.csv)
     else:

@@ -140,6 +140,29 @@ def test_readme_jpeg_low_q_table_is_the_committed_benchmark_output():
     assert (table.best_all <= table.best_high).all()
 
 
+def test_readme_finetune_rgb_table_is_the_committed_scores():
+    """The README's table of RC+'s weights for BPG in RGB is `bench/finetune_rgb.py score`'s CSV."""
+    import csv
+
+    bench = _bench_script("finetune_rgb")
+    readme = (ROOT / "README.md").read_text()
+    assert bench.markdown(ROOT / "docs" / "finetune_rgb.csv") in readme
+    rows = list(csv.DictReader(open(ROOT / "docs" / "finetune_rgb.csv")))
+    first, last = rows[0], rows[-1]
+    gain = 100 * (1 - float(last["rgb_q17"]) / float(first["rgb_q17"]))
+    loss = 100 * (float(last["ycbcr_q14"]) / float(first["ycbcr_q14"]) - 1)
+    assert all(float(last[k]) < float(first[k]) for k in first if k.startswith("rgb_"))
+    text = " ".join(readme.split())
+    assert (f"prices the residual over BPG in RGB {gain:.1f} % lower than the weights it started from, and lower "
+            f"on every package; over YCbCr it is {loss:.1f} % worse") in text
+    plus = json.loads((ROOT / "docs" / "results.json").read_text())["rc_plus"]
+    rcp, best, jxl = (plus["codecs"][k]["bpsp"] for k in ("RC+", "RC or RC+", "JPEGXL-LL-e9"))
+    assert (f"RC+ now codes {plus['over_rgb']['RC+']} of the 41 validation pictures over BPG in RGB (6 before) "
+            f"and its mean falls from 2.403 to {rcp:.3f} bpsp, the default's from 2.402 to {best:.3f}, "
+            f"{100 * abs(best / jxl - 1):.1f} % {'above' if best > jxl else 'below'} JPEG XL e9 (0.7 % before); "
+            f"RC+ / RC falls from 0.966 to {plus['rc_plus_over_rc']:.3f}") in text
+
+
 def test_readme_rgb_bpg_table_is_the_committed_benchmark_output():
     """The README's BPG-in-RGB table is `bench/rgb_bpg.py`'s committed runs, and the strategies'
     RGB grid holds every Q that is RGB's best for more than one of the training pictures it was

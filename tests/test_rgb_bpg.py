@@ -218,3 +218,17 @@ def test_rgb_network_share_and_the_weights_record_are_their_measurements():
     rows = list(csv.DictReader(open(docs / "finetune_rgb.csv")))
     mine = next(r for r in rows if r["weights"] == "snapshot" and int(r["step"]) == info["steps"])
     assert float(mine["rgb_q17"]) == info["val_bpsp_rgb"] == min(float(r["rgb_q17"]) for r in rows)
+
+
+def test_prep_caches_bpg_in_rgb(tmp_path, photos):
+    """The training data for the weights for RGB: prep's versions in BPG's RGB colour space."""
+    from PIL import Image
+
+    from rclib import prep
+
+    src = tmp_path / "pic.png"
+    Image.fromarray(photos["chelsea"][:48, :64]).save(src)
+    table = prep.prep(tmp_path, tmp_path / "out", qs=[17], space="rgb", workers=1, progress=False)
+    assert list(table.q) == [17]
+    blob, x_l = prep.version(src, tmp_path / "out", 17)  # from the cache
+    assert bpg.colour_space(blob) == "rgb" and np.array_equal(x_l, bpg.decode(blob))
