@@ -3,7 +3,8 @@
 The shipped networks learned from BPG in YCbCr. Over BPG in RGB (qselect.rgb_candidate) their
 files come out barely below the per-image tables: x_l's errors no longer share YCbCr's rounding,
 so how large the residual is, and how R, G and B lean together, differ from what they learned.
-This fine-tunes a copy on the same training photos with BPG in RGB, for codec.rgb_model:
+This fine-tunes a copy on the same training photos with BPG in RGB, the weights
+codec.default_model(kind, "rgb") loads:
 
     python bench/finetune_rgb.py prep                        # BPG in RGB of the training photos
     python bench/finetune_rgb.py run --kind rc+ --minutes 40 # snapshots in data/runs/rcplus_rgb
@@ -118,15 +119,26 @@ def _snapshot(net, out: Path, kind: str, step: int, minutes: float, batch: int, 
                                 f"--batch {batch} --lr {lr}"})
 
 
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    """rows (dicts with the same keys) as a CSV, written atomically."""
+    import io
+
+    from rclib.imageio import atomic_write
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    atomic_write(path, buf.getvalue().encode(), force=True)
+
+
 def score(kind: str, csv_out: Path | None, every: int = 500) -> list[dict]:
     """Validation residual bits (the coder's) over BPG in RGB at VAL_Q, per package, of the
     shipped weights and the snapshots every `every` steps (and the last)."""
-    from rclib import data, model, prep, train
+    from rclib import data, model, train
 
     _, val_dir, _, prep_val = folders()
-    paths = data.list_images(val_dir)
-    groups = [train.val_group(p) for p in paths]
-    rgb = [(data.load_rgb(p), data.load_rgb(prep.q_dir(prep_val, VAL_Q) / f"{p.stem}.png")) for p in paths]
+    rgb, groups = train.validation_set(val_dir, prep_val, VAL_Q)
     ycc, _ = train.validation_set(val_dir, data.cache_dir() / "prep" / "embedded-val", 14)
     snaps = sorted((ROOT / "data" / "runs" / RUNS[kind] / "snapshots").glob("step*.pt"))
     snaps = [p for p in snaps if int(p.stem[4:]) % every == 0 or p == snaps[-1]]
@@ -142,10 +154,7 @@ def score(kind: str, csv_out: Path | None, every: int = 500) -> list[dict]:
         print(row, flush=True)
         rows.append(row)
     if csv_out:
-        with open(csv_out, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
-            w.writeheader()
-            w.writerows(rows)
+        _write_csv(csv_out, rows)
     return rows
 
 
@@ -185,14 +194,12 @@ def ratio(kind: str, every: int, csv_out: Path | None) -> None:
     print(f"{len(rows)} pictures: file / tables median {np.median(r):.4f}, quartiles "
           f"{np.quantile(r, 0.25):.4f} {np.quantile(r, 0.75):.4f}")
     if csv_out:
-        with open(csv_out, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
-            w.writeheader()
-            w.writerows(rows)
+        _write_csv(csv_out, rows)
 
 
 def ship(kind: str, step: int) -> None:
-    """A snapshot as the weights codec.rgb_model loads, with a JSON saying how it was made."""
+    """A snapshot as the weights codec.default_model(kind, "rgb") loads, with a JSON saying how it
+    was made."""
     from rclib import model
     from rclib.imageio import atomic_write
 
@@ -204,10 +211,11 @@ def ship(kind: str, step: int) -> None:
     info["training_set"] = {**base["training_set"], "bpg": f"BPG in RGB, {QS_PER_PICTURE} seeded Qs of qselect.RGB_QS a picture"}
     info["val_q"] = VAL_Q
     scores = ROOT / "docs" / "finetune_rgb.csv"  # score's table, where it has this step
-    row = next((r for r in csv.DictReader(open(scores)) if r["step"] == str(step)), None) if scores.exists() else None
+    rows = list(csv.DictReader(open(scores))) if scores.exists() else []
+    row = next((r for r in rows if r["weights"] == "snapshot" and r["step"] == str(step)), None)
     if row is not None:
         info["val_bpsp_rgb"] = float(row[f"rgb_q{VAL_Q}"])
-        info["val_bpsp_rgb_before"] = float(next(r for r in csv.DictReader(open(scores)) if r["weights"] == "shipped")[f"rgb_q{VAL_Q}"])
+        info["val_bpsp_rgb_before"] = float(next(r for r in rows if r["weights"] == "shipped")[f"rgb_q{VAL_Q}"])
     model.load(source)
     dest = ROOT / "data" / "models" / TARGETS[kind]
     atomic_write(dest, source.read_bytes(), force=True)

@@ -55,7 +55,7 @@ def main() -> int:
     import pandas as pd
     from tqdm.auto import tqdm
 
-    from rclib import bpg, codec, data
+    from rclib import bpg, data, qselect
     from rclib.imageio import atomic_write
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -75,7 +75,7 @@ def main() -> int:
         for space in ("ycbcr", "rgb"):
             for q in QS:
                 bpg_file = bpg.encode(x, q, space=space)
-                row[f"{space}_q{q}"] = (8 * len(bpg_file) + codec.table_only_bits(x, bpg.decode(bpg_file))) / x.size
+                row[f"{space}_q{q}"] = qselect.table_cost(x, bpg_file, bpg.decode(bpg_file)) / x.size
             cost = {q: row[f"{space}_q{q}"] for q in QS}
             row[f"best_{space}_q"] = min(cost, key=cost.get)
             row[f"best_{space}"] = min(cost.values())
