@@ -771,6 +771,27 @@ def residual_bit_map(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=None, t
     return np.concatenate(entropy.parallel_map(bits, spans) if device.type == "cpu" else [bits(s) for s in spans])
 
 
+FINGERPRINT_WEIGHTS = ("rc_cpu_v1.pt", "rcplus_cpu_v1.pt")  # zoo files that never change
+
+
+def numerics_fingerprint() -> str:
+    """This machine's float results for coding, named in 12 hex digits: the hash of the bits per
+    subpixel that two fixed zoo networks (RC, RC+) give a fixed synthetic picture, computed as the
+    coder computes (one intra-op thread per strip).  A file decodes exactly where it was written
+    on a machine with the same fingerprint; elsewhere (another SIMD path or PyTorch build) it may
+    fail the pixel checksum ("Determinism" in the README)."""
+    h, w = 40, 56
+    yy, xx = np.mgrid[0:h, 0:w]
+    x_l = np.stack([(3 * yy + 2 * xx) % 256, (5 * xx + 40) % 256, (7 * yy + xx * yy // 8) % 256], -1)
+    noise = np.random.default_rng(20261128).integers(-6, 7, size=(h, w, 3))
+    x = np.clip(x_l + noise, 0, 255).astype(np.uint8)
+    digest = hashlib.sha256()
+    for name in FINGERPRINT_WEIGHTS:
+        maps = residual_bit_map(x, x_l.astype(np.uint8), 14, _cached_load(model_lib.MODELS_DIR / name))
+        digest.update(np.ascontiguousarray(maps, dtype=np.float32).tobytes())
+    return digest.hexdigest()[:12]
+
+
 def _pass_sums(bit_map: np.ndarray, kind: str) -> np.ndarray:
     """Bits (H, W, 3) summed per (pass, channel): shape (passes, 3)."""
     if kind == "rc+":
