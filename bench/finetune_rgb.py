@@ -8,10 +8,12 @@ codec.default_model(kind, "rgb") loads:
 
     python bench/finetune_rgb.py prep                        # BPG in RGB of the training photos
     python bench/finetune_rgb.py run --kind rc+ --minutes 40 # snapshots in data/runs/rcplus_rgb
-    python bench/finetune_rgb.py score --kind rc+ --csv docs/finetune_rgb.csv
-    python bench/finetune_rgb.py table                       # the README's table of it
+    python bench/finetune_rgb.py score --kind rc+             # docs/finetune_rgb.csv (SCORES)
+    python bench/finetune_rgb.py table --kind rc+             # the README's table of it
     python bench/finetune_rgb.py ship --kind rc+ --step N    # data/models/rcplus_rgb_cpu.pt
-    python bench/finetune_rgb.py ratio --kind rc+ --csv docs/rgb_network_share.csv
+    python bench/finetune_rgb.py ratio --kind rc+             # docs/rgb_network_share.csv (SHARES)
+
+and the same with `--kind rc` (run: data/runs/rc_rgb; CSVs: docs/*_rc.csv).
 
 `score` gives the coder's residual bits of the validation photos over BPG in RGB at VAL_Q, per
 package, for the shipped weights and each snapshot (the shipped ones' own colour space, YCbCr,
@@ -35,6 +37,8 @@ QS_PER_PICTURE = 3  # seeded Qs of qselect.RGB_QS prepared per training picture
 SOURCES = {"rc": "rc_cpu.pt", "rc+": "rcplus_cpu.pt"}
 TARGETS = {"rc": "rc_rgb_cpu.pt", "rc+": "rcplus_rgb_cpu.pt"}
 RUNS = {"rc": "rc_rgb", "rc+": "rcplus_rgb"}
+SCORES = {"rc": "finetune_rgb_rc.csv", "rc+": "finetune_rgb.csv"}         # score's CSV in docs/
+SHARES = {"rc": "rgb_network_share_rc.csv", "rc+": "rgb_network_share.csv"}  # ratio's CSV in docs/
 
 
 def folders():
@@ -135,11 +139,13 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
 def score(kind: str, csv_out: Path | None, every: int = 500) -> list[dict]:
     """Validation residual bits (the coder's) over BPG in RGB at VAL_Q, per package, of the
     shipped weights and the snapshots every `every` steps (and the last)."""
-    from rclib import data, model, train
+    from rclib import data, model, prep, train
 
     _, val_dir, _, prep_val = folders()
+    prep_ycc = data.cache_dir() / "prep" / "embedded-val"
+    prep.prep(val_dir, prep_ycc, qs=[14])   # BPG in YCbCr at Q 14, where a fresh cache lacks it
     rgb, groups = train.validation_set(val_dir, prep_val, VAL_Q)
-    ycc, _ = train.validation_set(val_dir, data.cache_dir() / "prep" / "embedded-val", 14)
+    ycc, _ = train.validation_set(val_dir, prep_ycc, 14)
     snaps = sorted((ROOT / "data" / "runs" / RUNS[kind] / "snapshots").glob("step*.pt"))
     snaps = [p for p in snaps if int(p.stem[4:]) % every == 0 or p == snaps[-1]]
     candidates = [("shipped", 0, ROOT / "data" / "models" / SOURCES[kind])]
@@ -210,7 +216,7 @@ def ship(kind: str, step: int) -> None:
     info["fine_tuned_from"] = {"file": SOURCES[kind], "weights_id": base["weights_id"], "steps": base.get("steps")}
     info["training_set"] = {**base["training_set"], "bpg": f"BPG in RGB, {QS_PER_PICTURE} seeded Qs of qselect.RGB_QS a picture"}
     info["val_q"] = VAL_Q
-    scores = ROOT / "docs" / "finetune_rgb.csv"  # score's table, where it has this step
+    scores = ROOT / "docs" / SCORES[kind]  # score's table, where it has this step
     rows = list(csv.DictReader(open(scores))) if scores.exists() else []
     row = next((r for r in rows if r["weights"] == "snapshot" and r["step"] == str(step)), None)
     if row is not None:
@@ -233,7 +239,8 @@ def main() -> None:
     ap.add_argument("--snapshot", type=int, default=250)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--step", type=int)
-    ap.add_argument("--csv", type=Path)
+    ap.add_argument("--csv", type=Path, help="score, ratio, table: another CSV than docs/SCORES[kind] "
+                    "or docs/SHARES[kind]")
     ap.add_argument("--every", type=int, help="ratio: every N-th training picture (4); score: "
                     "snapshots every N steps (500)")
     args = ap.parse_args()
@@ -242,11 +249,11 @@ def main() -> None:
     elif args.command == "run":
         run(args.kind, args.minutes, args.batch, args.lr, args.snapshot, args.seed)
     elif args.command == "score":
-        score(args.kind, args.csv, args.every or 500)
+        score(args.kind, args.csv or ROOT / "docs" / SCORES[args.kind], args.every or 500)
     elif args.command == "table":
-        print(markdown(args.csv or ROOT / "docs" / "finetune_rgb.csv"))
+        print(markdown(args.csv or ROOT / "docs" / SCORES[args.kind]))
     elif args.command == "ratio":
-        ratio(args.kind, args.every or 4, args.csv)
+        ratio(args.kind, args.every or 4, args.csv or ROOT / "docs" / SHARES[args.kind])
     else:
         ship(args.kind, args.step)
 
