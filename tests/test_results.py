@@ -163,6 +163,32 @@ def test_readme_finetune_rgb_table_is_the_committed_scores():
             f"RC+ / RC falls from 0.966 to {plus['rc_plus_over_rc']:.3f}") in text
 
 
+def test_readme_rc_finetune_rgb_table_and_sentences_are_the_committed_measurements():
+    """RC's copy for BPG in RGB (trained, not shipped): the README's table is score's CSV, and its
+    sentence's numbers are that CSV's best snapshot and ratio's median."""
+    import csv
+
+    import numpy as np
+
+    bench = _bench_script("finetune_rgb")
+    readme = (ROOT / "README.md").read_text()
+    scores = ROOT / "docs" / bench.SCORES["rc"]
+    assert bench.markdown(scores) in readme
+    rows = list(csv.DictReader(open(scores)))
+    shipped = rows[0]
+    best = min(rows[1:], key=lambda r: float(r["rgb_q17"]))
+    gain = 100 * (1 - float(best["rgb_q17"]) / float(shipped["rgb_q17"]))
+    worse = [k for k in shipped if k.startswith("rgb_") and float(best[k]) >= float(shipped[k])]
+    assert worse == ["rgb_enlightenment-data~native"]
+    native = 100 * (float(best[worse[0]]) / float(shipped[worse[0]]) - 1)
+    ratios = [float(r["ratio"]) for r in csv.DictReader(open(ROOT / "docs" / bench.SHARES["rc"]))]
+    text = " ".join(readme.split())
+    assert (f"Step {best['step']} is the best: {gain:.1f} % below RC's weights over RGB, lower on every "
+            f"package but enlightenment's native crops (+{native:.1f} %;") in text
+    assert f"to a median {np.median(ratios):.3f} of the tables' bits" in text
+    assert (ROOT / "data" / "runs" / "rc_rgb" / "snapshots" / f"step{int(best['step']):06d}.pt").exists()
+
+
 def test_readme_rgb_bpg_table_is_the_committed_benchmark_output():
     """The README's BPG-in-RGB table is `bench/rgb_bpg.py`'s committed runs, and the strategies'
     RGB grid holds every Q that is RGB's best for more than one of the training pictures it was
