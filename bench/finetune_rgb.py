@@ -139,13 +139,11 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
 def score(kind: str, csv_out: Path | None, every: int = 500) -> list[dict]:
     """Validation residual bits (the coder's) over BPG in RGB at VAL_Q, per package, of the
     shipped weights and the snapshots every `every` steps (and the last)."""
-    from rclib import data, model, prep, train
+    from rclib import data, model, train
 
     _, val_dir, _, prep_val = folders()
-    prep_ycc = data.cache_dir() / "prep" / "embedded-val"
-    prep.prep(val_dir, prep_ycc, qs=[14])   # BPG in YCbCr at Q 14, where a fresh cache lacks it
-    rgb, groups = train.validation_set(val_dir, prep_val, VAL_Q)
-    ycc, _ = train.validation_set(val_dir, prep_ycc, 14)
+    rgb, groups = train.validation_set(val_dir, prep_val, VAL_Q, space="rgb")
+    ycc, _ = train.validation_set(val_dir, data.cache_dir() / "prep" / "embedded-val", 14)
     snaps = sorted((ROOT / "data" / "runs" / RUNS[kind] / "snapshots").glob("step*.pt"))
     snaps = [p for p in snaps if int(p.stem[4:]) % every == 0 or p == snaps[-1]]
     candidates = [("shipped", 0, ROOT / "data" / "models" / SOURCES[kind])]

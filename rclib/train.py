@@ -253,10 +253,12 @@ def validate(model, pairs: list[tuple[np.ndarray, np.ndarray]], q: int,
     return {k: bits[k] / n[k] for k in bits}
 
 
-def validation_set(val_dir: Path, prepared_val: Path, q: int, limit: int | None = None):
-    """The validation pictures with their BPG at Q q: ([(x, x_l)], [group of each])."""
+def validation_set(val_dir: Path, prepared_val: Path, q: int, limit: int | None = None, space: str = "ycbcr"):
+    """The validation pictures with their BPG at Q q (in BPG's colour space `space`, which the
+    cache `prepared_val` holds; made and cached where missing): ([(x, x_l)], [group of each])."""
     paths = data.list_images(val_dir)[:limit]
-    pairs = [(data.load_rgb(p), data.load_rgb(prep.q_dir(prepared_val, q) / f"{p.stem}.png")) for p in paths]
+    xs = [data.load_rgb(p) for p in paths]
+    pairs = [(x, prep.version(p, prepared_val, q, x=x, space=space)[1]) for p, x in zip(paths, xs)]
     return pairs, [val_group(p) for p in paths]
 
 
