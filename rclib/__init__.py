@@ -4,7 +4,11 @@
     >>> data = rclib.compress(rgb)          # uint8 (H, W, 3) or (H, W) -> bytes of an .rc file
     >>> assert (rclib.decompress(data) == rgb).all()
 """
-from .errors import FormatError, InputError, RclibError
+from . import numerics
+
+numerics.pin()  # before any torch kernel runs: every machine codes on the same float path
+
+from .errors import FormatError, InputError, RclibError  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["compress", "decompress", "RclibError", "FormatError", "InputError", "__version__"]

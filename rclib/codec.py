@@ -3,9 +3,10 @@
 Layout (all integers big-endian; documented byte by byte in README.md):
 
     0   4  magic  89 52 43 0A  ("\\x89RC\\n")
-    4   1  format version (4, 5 for a file with blends, 6 for one in JPEG colour, 7 for one whose
-           BPG file is in BPG's RGB colour space; versions 1 (no model-kind byte), 2 (no tables)
-           and 3 (tau for RC only) still decode)
+    4   1  format version (8 for a file whose decoding runs a network; for one coded from tables
+           alone 4, or 6 in JPEG colour, or 7 where its BPG file is in BPG's RGB colour space;
+           versions 1 (no model-kind byte), 2 (no tables), 3 (tau for RC only), 5 (blends) and
+           7 with a network (no float path) still decode)
     5   1  flags: bit 0 = the source was grayscale (R = G = B; decoded back to one channel),
                   bit 1 = a per-image temperature tau follows the fixed header,
                   bit 2 = per-image residual tables follow (version 3),
@@ -24,6 +25,7 @@ Layout (all integers big-endian; documented byte by byte in README.md):
    82   4  length of the BPG file
    86   4  number N of residual streams (6 per strip and pass: R, G, B window symbols and escapes)
    90   1  model kind: 0 = RC (one pass), 1 = RC+ (four passes over the 2x2 subimages); version >= 2
+   91   6  version >= 8: the encoder's float path, numerics_fingerprint() as 6 bytes
     . 60P  only with flag bit 1: tau, P x 3 x 5 float32 (pass, channel, component), multiplying
            the scales; P = the kind's passes (1 for RC, 4 for RC+; before version 4, RC only)
     .   2  only with flag bit 2: which (pass, channel) use a table: bit 3 * pass + c (c: R G B;
@@ -46,15 +48,18 @@ BPG's RGB colour space, whose planes are G, B, R as they are (never with JPEG co
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import struct
+import subprocess
+import sys
 import zlib
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from . import bpg, colour, entropy, model as model_lib
+from . import bpg, colour, entropy, model as model_lib, numerics
 from .errors import FormatError, InputError, RclibError
 from .limits import check_pixels
 from .mixture import Mixture
@@ -67,7 +72,9 @@ VERSION = 4           # written unless the file has blends
 BLEND_VERSION = 5     # the first version with blends; older rclib reads every file without them
 JPEG_VERSION = 6      # the first version with JPEG colour (written only for such files)
 RGB_VERSION = 7       # the first version whose BPG part may be in RGB (written only for such files)
-VERSIONS = (1, 2, 3, 4, 5, 6, 7)
+FLOAT_VERSION = 8     # the first version naming the encoder's float path: every file that runs a network
+VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8)
+FINGERPRINT_BYTES = 6
 _TABLES_MAX = 1 << 16
 _FIXED = struct.Struct(">4sBBIIBBH32s32sII")
 KINDS = ("rc", "rc+")   # the model-kind byte of version 2 indexes this
@@ -99,6 +106,7 @@ class Header:
     table_mask: int = 0         # bit 3 * pass + c: that pass codes channel c with tables[c]
     blend_mask: int = 0         # bit 3 * pass + c: that pass codes channel c with a blend
     blend_ab: tuple = ((0, 0),) * 3  # per channel the blend's exponents (sixteenths)
+    numerics: bytes = b""       # version >= 8: the encoder's numerics_fingerprint() (6 bytes)
 
 
 def strip_rows(width: int, height: int) -> int:
@@ -130,6 +138,9 @@ def pack_header(h: Header) -> bytes:
                        h.weights_id, h.pixels_sha256, h.bpg_length, len(h.stream_lengths))
     if h.version >= 2:
         body += bytes([KINDS.index(h.kind)])
+    if h.version >= FLOAT_VERSION:
+        assert len(h.numerics) == FINGERPRINT_BYTES, "a version-8 header names the encoder's float path"
+        body += h.numerics
     if h.tau is not None:
         per_pass = np.asarray(h.tau, dtype=np.float32).reshape(-1, 15)  # (passes, 3 x K)
         body += b"".join(_TAU.pack(*row.tolist()) for row in per_pass)
@@ -153,12 +164,14 @@ def unpack_header(data: bytes) -> tuple[Header, int]:
         raise FormatError(f".rc format version {version} is not supported by this rclib "
                           f"(it reads versions {', '.join(map(str, VERSIONS))}; upgrade rclib for newer files)")
     kind_size = 1 if version >= 2 else 0
-    if len(data) < _FIXED.size + kind_size:
+    tau_start = kind_end(version)
+    if len(data) < tau_start:
         raise FormatError("truncated .rc file (header)")
     (_, _, flags, w, h, q, window, rows, wid, pix, bpg_len, n) = _FIXED.unpack_from(data)
     kind_byte = data[_FIXED.size] if kind_size else 0
+    fingerprint = data[_FIXED.size + kind_size:tau_start]
     tau_passes = PASSES[KINDS[kind_byte]] if version >= 4 and kind_byte < len(KINDS) else 1
-    table = _FIXED.size + kind_size + (tau_passes * _TAU.size if flags & FLAG_TAU else 0)
+    table = tau_start + (tau_passes * _TAU.size if flags & FLAG_TAU else 0)
     mask, blob = 0, b""
     if flags & FLAG_TABLES and version >= 3:
         if len(data) < table + 6:
@@ -197,8 +210,7 @@ def unpack_header(data: bytes) -> tuple[Header, int]:
         raise FormatError("corrupt .rc file (stream count does not match the picture size)")
     tau = None
     if flags & FLAG_TAU:
-        start = _FIXED.size + kind_size
-        tau = np.array([_TAU.unpack_from(data, start + i * _TAU.size) for i in range(tau_passes)], np.float32)
+        tau = np.array([_TAU.unpack_from(data, tau_start + i * _TAU.size) for i in range(tau_passes)], np.float32)
         tau = tau.reshape(tau_passes, 3, -1)
         if not (np.isfinite(tau).all() and (tau > 0).all()):
             raise FormatError("corrupt .rc file (invalid tau)")
@@ -210,13 +222,25 @@ def unpack_header(data: bytes) -> tuple[Header, int]:
         raise FormatError("corrupt .rc file (blends)")
     if flags & FLAG_JPEG and (flags & (FLAG_TAU | FLAG_BLEND) or not flags & FLAG_TABLES or mask != full - 1):
         raise FormatError("corrupt .rc file (JPEG colour needs tables for every pass and channel)")
+    if version >= FLOAT_VERSION and flags & FLAG_TABLES and mask == full - 1:
+        raise FormatError("corrupt .rc file (a version-8 file runs a network for some channel)")
     tables = unpack_tables(_channels_of(mask | bmask), blob, window) if flags & FLAG_TABLES else None
     lengths = list(struct.unpack_from(f">{n}I", data, table))
     start = end + 4
     if start + bpg_len + sum(lengths) != len(data):
         raise FormatError("truncated or corrupt .rc file (length mismatch)")
     return Header(w, h, q, window, rows, wid, pix, bpg_len, lengths, flags & (FLAG_GRAY | FLAG_JPEG), tau,
-                  kind, version, tables, mask, bmask, blend_ab), start
+                  kind, version, tables, mask, bmask, blend_ab, bytes(fingerprint)), start
+
+
+def runs_network(header: Header) -> bool:
+    """Whether decoding the file runs a network: some pass and channel is not coded from a table."""
+    return header.table_mask != (1 << 3 * PASSES[header.kind]) - 1
+
+
+def kind_end(version: int) -> int:
+    """Offset of what follows the fixed header, the kind byte and the float path (tau, tables...)."""
+    return _FIXED.size + (1 if version >= 2 else 0) + (FINGERPRINT_BYTES if version >= FLOAT_VERSION else 0)
 
 
 def _channels_of(mask: int) -> int:
@@ -503,13 +527,16 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
         by_blend = entropy.parallel_map(lambda span: code(span, blends), spans)
     chosen, mask, bmask = (_choose_tables(per_strip, freqs, x, x_l, spans, window, kind, by_blend)
                            if tables else (None, 0, 0))
-    if mask == (1 << 3 * PASSES[kind]) - 1:
+    networked = mask != (1 << 3 * PASSES[kind]) - 1
+    if not networked:
         fitted = None  # tau scales the model's channels only; none is left
     streams = [s for strip in per_strip for s in strip]
+    # a file that runs a network names the float path it ran on (version 8); one from tables
+    # alone decodes anywhere and keeps the oldest version that holds it
     header = Header(w, h, q, window, rows, _weights_id(model), pixels_sha256(rgb),
                     len(bpg_file), [len(s) for s in streams], flags, fitted, kind,
-                    RGB_VERSION if in_rgb else BLEND_VERSION if bmask else VERSION, chosen, mask, bmask,
-                    blend_ab if bmask else ((0, 0),) * 3)
+                    FLOAT_VERSION if networked else RGB_VERSION if in_rgb else VERSION, chosen, mask, bmask,
+                    blend_ab if bmask else ((0, 0),) * 3, fingerprint_bytes() if networked else b"")
     out = pack_header(header) + bpg_file + b"".join(streams)
     if plain is not None and len(plain) <= len(out):
         return plain  # (it has tried JPEG colour already)
@@ -670,11 +697,57 @@ def _space_or_ycbcr(bpg_file: bytes) -> str:
         return "ycbcr"
 
 
+class FloatPathError(FormatError):
+    """Decoded pixels fail the checksum (a corrupt file, or one written on another float path)."""
+
+
 def decompress(data: bytes, model=None) -> np.ndarray:
     """Inverse of compress; raises FormatError/ModelMismatch rather than returning wrong pixels.
     model: None (the weights the file names, from the zoo), a kind name (its shipped weights for
-    the colour space of the file's BPG part) or a model object."""
+    the colour space of the file's BPG part) or a model object.
+
+    A file that fails the checksum and was written on another float path than this process's (one
+    from before the pin, on a machine whose native path is not the pinned one; one pinned to AVX2
+    decoded under RCLIB_FLOAT_PATH=baseline) is decoded again in a child process on each other
+    path this CPU runs (numerics.alternatives) before the checksum error is raised."""
     data = bytes(data)
+    try:
+        return _decompress(data, model)
+    except FloatPathError as exc:
+        header, _ = unpack_header(data)
+        if header.numerics == fingerprint_bytes() or not (model is None or isinstance(model, str)):
+            raise  # written on this very path: corrupt; or a model object no child can rebuild
+        for path in numerics.alternatives():
+            pixels = _decompress_on(path, data, model)
+            if pixels is not None:
+                return pixels
+        raise exc from None
+
+
+def _decompress_on(path: str, data: bytes, model) -> np.ndarray | None:
+    """decompress in a child process on float path `path` (numerics.PATHS); None where that fails
+    too."""
+    code = "import sys, rclib.codec as c; c._decode_stdin(sys.argv[1])"
+    done = subprocess.run([sys.executable, "-c", code, model or ""], input=data, capture_output=True,
+                          env=numerics.env_for(path))
+    if done.returncode != 0:
+        return None
+    import io
+
+    return np.load(io.BytesIO(done.stdout), allow_pickle=False)
+
+
+def _decode_stdin(model: str) -> None:
+    """The child of _decompress_natively: .rc bytes on stdin, the pixels (.npy) on stdout."""
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, _decompress(sys.stdin.buffer.read(), model or None), allow_pickle=False)
+    sys.stdout.buffer.write(buf.getvalue())
+
+
+def _decompress(data: bytes, model=None) -> np.ndarray:
+    """decompress on this process's float path."""
     header, pos = unpack_header(data)
     if model is None:
         model = model_for_file(header.weights_id).eval().cpu()
@@ -730,8 +803,7 @@ def decompress(data: bytes, model=None) -> np.ndarray:
     if jpeg:
         x = colour.jpeg_ycc_to_rgb(x.transpose(2, 0, 1))
     if pixels_sha256(x) != header.pixels_sha256:
-        raise FormatError("decoded pixels fail the checksum: the file is corrupt, or it was "
-                          "written on a machine whose floating-point results differ from this one")
+        raise FloatPathError(_checksum_message(header))
     if header.flags & FLAG_GRAY:
         if not ((x[..., 0] == x[..., 1]).all() and (x[..., 0] == x[..., 2]).all()):
             raise FormatError("corrupt .rc file: marked grayscale, but its pixels are not R = G = B")
@@ -774,6 +846,24 @@ def residual_bit_map(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=None, t
 FINGERPRINT_WEIGHTS = ("rc_cpu_v1.pt", "rcplus_cpu_v1.pt")  # zoo files that never change
 
 
+def _checksum_message(header: Header) -> str:
+    """Why decoded pixels may fail the checksum, naming the float paths where the file names one."""
+    if not header.numerics:
+        return ("decoded pixels fail the checksum: the file is corrupt, or it was written on a machine "
+                "whose floating-point results differ from this one")
+    theirs, ours = header.numerics.hex(), numerics_fingerprint()
+    if theirs == ours:
+        return "decoded pixels fail the checksum: the file is corrupt (it names this machine's float path)"
+    return (f"decoded pixels fail the checksum: the file was written on float path {theirs} and this "
+            f"machine computes {ours} (rclib.codec.numerics_fingerprint()): decode it where that gives {theirs}")
+
+
+def fingerprint_bytes() -> bytes:
+    """numerics_fingerprint() as the 6 bytes a version-8 header holds."""
+    return bytes.fromhex(numerics_fingerprint())
+
+
+@functools.cache
 def numerics_fingerprint() -> str:
     """This machine's float results for coding, named in 12 hex digits: the hash of the bits per
     subpixel that two fixed zoo networks (RC, RC+) give a fixed synthetic picture, computed as the
@@ -786,6 +876,7 @@ def numerics_fingerprint() -> str:
     noise = np.random.default_rng(20261128).integers(-6, 7, size=(h, w, 3))
     x = np.clip(x_l + noise, 0, 255).astype(np.uint8)
     digest = hashlib.sha256()
+    numerics.check()  # warns where the pin came too late (torch ran before rclib was imported)
     for name in FINGERPRINT_WEIGHTS:
         maps = residual_bit_map(x, x_l.astype(np.uint8), 14, _cached_load(model_lib.MODELS_DIR / name))
         digest.update(np.ascontiguousarray(maps, dtype=np.float32).tobytes())
@@ -909,7 +1000,8 @@ def info(data: bytes) -> dict:
             "table_mask": header.table_mask,
             "blend_channels": "".join("RGB"[c] for c in range(3) if _channels_of(header.blend_mask) >> c & 1),
             "blend_mask": header.blend_mask, "jpeg_colour": bool(header.flags & FLAG_JPEG),
-            "bpg_colour": bpg.colour_space(bytes(data[pos:pos + header.bpg_length]))}
+            "bpg_colour": bpg.colour_space(bytes(data[pos:pos + header.bpg_length])),
+            "float_path": header.numerics.hex() or None}
 
 
 def extract_bpg(data: bytes) -> bytes:

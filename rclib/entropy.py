@@ -13,8 +13,9 @@ give thread-count-dependent float results (conv reductions, vector/scalar tails 
 ops), so every float computation here and in the model runs with ONE intra-op thread on a fixed
 partition of the work (tiles, chunks); parallelism comes from running whole tiles/chunks
 concurrently.  The result is the same whatever torch.set_num_threads says, on one machine and
-PyTorch build.  Other CPUs (another SIMD path), other PyTorch versions or a GPU may compute
-different floats: decoding then fails loudly on the pixel checksum, it never returns wrong pixels.
+PyTorch build, and `import rclib` pins the SIMD path of every x86-64 CPU to AVX2 (numerics.py).
+Other PyTorch versions, other architectures or a GPU may compute different floats: decoding then
+fails loudly on the pixel checksum, it never returns wrong pixels.
 """
 from __future__ import annotations
 

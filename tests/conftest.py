@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import rclib  # noqa: F401 (first: it pins PyTorch's float path before any torch kernel runs)
 import numpy as np
 import pytest
 from PIL import Image

@@ -33,7 +33,8 @@ def test_tau_field_is_checked(crop, tiny_model):
     good = codec.compress(crop, q=14, model=tiny_model, tau=True, tables=False)
     _, pos = codec.unpack_header(good)
     blob = bytearray(good)
-    blob[91:95] = b"\xff\xc0\x00\x00"            # tau[0] = NaN (after the kind byte), CRC fixed up
+    t = codec.kind_end(blob[4])
+    blob[t:t + 4] = b"\xff\xc0\x00\x00"           # tau[0] = NaN (after the kind byte), CRC fixed up
     end = pos - 4
     blob[end:end + 4] = struct.pack(">I", zlib.crc32(bytes(blob[:end])))
     with pytest.raises(FormatError, match="tau"):
