@@ -33,20 +33,30 @@ def test_shipped_weights_record_the_training_split_they_were_trained_on():
         assert (record["photos"], record["sha256"]) == (photos, digest), path.name
 
 
+VAL_PHOTOS = 41  # the embedded validation split (checked below)
+
+
+@pytest.fixture(scope="module")
+def val_photos() -> list:
+    return data.list_images(data.resolve("embedded", "val"))
+
+
+def test_the_validation_split_has_its_photos(val_photos):
+    assert len(val_photos) == sum(len(data.variants(p)) for p in data.EMBEDDED_PHOTOS if p[0] == "val") == VAL_PHOTOS
+
+
 @pytest.mark.slow
-def test_validation_photos_round_trip_with_shipped_weights():
-    folder = data.resolve("embedded", "val")
-    photos = data.list_images(folder)
-    assert len(photos) == sum(len(data.variants(p)) for p in data.EMBEDDED_PHOTOS if p[0] == "val") == 41
-    for i, path in enumerate(photos):
-        x = data.load_rgb(path)
-        for kind in ("rc+", "rc") if i % 2 else ("rc+",):  # the default kind on all, RC on every other
-            blob = rclib.compress(x, q=12, model=kind)
-            assert np.array_equal(rclib.decompress(blob), x), (path.name, kind)
-            info = codec.info(blob)
-            estimate = 8 * info["bpg_bytes"] + codec.estimate_residual_bits(
-                x, bpg.decode(codec.extract_bpg(blob)), 12, model=kind)
-            assert 8 * info["bytes"] <= 1.005 * estimate, (path.name, kind)
+@pytest.mark.parametrize("i", range(VAL_PHOTOS))  # one test a photo, so test workers share them
+def test_validation_photos_round_trip_with_shipped_weights(val_photos, i):
+    path = val_photos[i]
+    x = data.load_rgb(path)
+    for kind in ("rc+", "rc") if i % 2 else ("rc+",):  # the default kind on all, RC on every other
+        blob = rclib.compress(x, q=12, model=kind)
+        assert np.array_equal(rclib.decompress(blob), x), (path.name, kind)
+        info = codec.info(blob)
+        estimate = 8 * info["bpg_bytes"] + codec.estimate_residual_bits(
+            x, bpg.decode(codec.extract_bpg(blob)), 12, model=kind)
+        assert 8 * info["bytes"] <= 1.005 * estimate, (path.name, kind)
 
 
 def test_auto_and_tau_round_trip_with_shipped_weights(photos):
