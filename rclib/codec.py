@@ -50,6 +50,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import io
 import struct
 import subprocess
 import sys
@@ -732,15 +733,11 @@ def _decompress_on(path: str, data: bytes, model) -> np.ndarray | None:
                           env=numerics.env_for(path))
     if done.returncode != 0:
         return None
-    import io
-
     return np.load(io.BytesIO(done.stdout), allow_pickle=False)
 
 
 def _decode_stdin(model: str) -> None:
-    """The child of _decompress_natively: .rc bytes on stdin, the pixels (.npy) on stdout."""
-    import io
-
+    """The child of _decompress_on: .rc bytes on stdin, the pixels (.npy) on stdout."""
     buf = io.BytesIO()
     np.save(buf, _decompress(sys.stdin.buffer.read(), model or None), allow_pickle=False)
     sys.stdout.buffer.write(buf.getvalue())

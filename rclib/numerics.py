@@ -93,10 +93,11 @@ def alternatives(name: str | None = None) -> list[str]:
     """The other float paths this CPU runs that may compute other floats than `name` (default:
     this process's), the pinned one first: where a file that failed here may decode."""
     name = ACTIVE if name is None else name
+    avx2_is_native = not differs_from_native("avx2")
     out = []
-    if "avx2" != name and {"avx2", "fma"} <= cpu_flags() and (name != "native" or differs_from_native("avx2")):
+    if name != "avx2" and {"avx2", "fma"} <= cpu_flags() and not (name == "native" and avx2_is_native):
         out.append("avx2")
-    if name != "native" and differs_from_native(name) and not (out and not differs_from_native("avx2")):
+    if name != "native" and differs_from_native(name) and not (out and avx2_is_native):
         out.append("native")
     return out
 
