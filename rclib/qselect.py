@@ -45,9 +45,9 @@ JPEG_LOW_QS = tuple(range(5, 11))
 # times RGB_NETWORK_SHARE, undercut the YCbCr file, and keep the smaller file.
 RGB_QS = (10, 12, 14, 17, 20, 23)
 # What a kind's file over BPG in RGB comes to, in bits, against rgb_candidate's BPG + table bits,
-# with its weights for RGB: RC+'s, the median over 41 training pictures (`python
-# bench/finetune_rgb.py ratio`); RC has no weights for RGB, and its files there are the tables'.
-RGB_NETWORK_SHARE = {"rc": 1.0, "rc+": 0.938}
+# with its weights for RGB: the median over 41 training pictures (`python bench/finetune_rgb.py
+# ratio --kind rc` and `--kind rc+`).
+RGB_NETWORK_SHARE = {"rc": 0.955, "rc+": 0.938}
 CLASSIFIER_WEIGHTS = {"rc": classifier.DEFAULT_WEIGHTS,
                       "rc+": classifier.DEFAULT_WEIGHTS.with_name("q_classifier_cpu_plus.pt")}
 

@@ -12,6 +12,7 @@ from rclib import bpg, codec, qselect
 from rclib.errors import FormatError, InputError
 
 from .conftest import VECTORS
+from .test_project import _bench_script
 from .test_tables import _refix_crc
 
 
@@ -116,41 +117,42 @@ def test_real_bytes_match_the_estimate(photos):
         assert 8 * codec.info(blob)["residual_bytes"] <= 1.005 * estimate + 64, model
 
 
-def test_kinds_by_name_code_over_rgb_with_their_weights_for_rgb(photos):
-    """A kind named by name codes over BPG in RGB with its copy fine-tuned on it where one is
-    shipped (the file names those weights); a model object codes as given; decoding by kind name
-    picks the weights for the file's colour space."""
+@pytest.mark.parametrize("kind", ["rc", "rc+"])
+def test_kinds_by_name_code_over_rgb_with_their_weights_for_rgb(photos, kind):
+    """A kind named by name codes over BPG in RGB with its copy fine-tuned on it (the file names
+    those weights); a model object codes as given; decoding by kind name picks the weights for the
+    file's colour space."""
     from rclib import model as model_lib
 
     x = photos["chelsea"][:97, :131]
-    plain = codec.default_model("rc+")
-    tuned = codec.default_model("rc+", "rgb")
-    assert model_lib.DEFAULT_RGB_WEIGHTS["rc+"].exists() and tuned.config == plain.config
+    plain = codec.default_model(kind)
+    tuned = codec.default_model(kind, "rgb")
+    assert model_lib.DEFAULT_RGB_WEIGHTS[kind].exists() and tuned.config == plain.config
     assert model_lib.weights_id(tuned) != model_lib.weights_id(plain)
-    blob = codec.compress(x, 14, "rc+", space="rgb")
+    blob = codec.compress(x, 14, kind, space="rgb")
     assert codec.info(blob)["weights_id"] == model_lib.weights_id(tuned)
-    for model in (None, "rc+", tuned):
+    for model in (None, kind, tuned):
         assert np.array_equal(codec.decompress(blob, model=model), x)
     with pytest.raises(codec.ModelMismatch):
         codec.decompress(blob, model=plain)
-    assert codec.info(codec.compress(x, 14, "rc+"))["weights_id"] == model_lib.weights_id(plain)
+    assert codec.info(codec.compress(x, 14, kind))["weights_id"] == model_lib.weights_id(plain)
     given = codec.compress(x, 14, plain, space="rgb")
     assert codec.info(given)["weights_id"] == model_lib.weights_id(plain)
     assert np.array_equal(codec.decompress(given), x)
-    rc = model_lib.DEFAULT_RGB_WEIGHTS["rc"]  # RC has none shipped: its weights code both
-    assert rc.exists() or codec.default_model("rc", "rgb") is codec.default_model("rc")
 
 
-def test_the_weights_for_rgb_record_how_they_were_made():
+@pytest.mark.parametrize("kind", ["rc", "rc+"])
+def test_the_weights_for_rgb_record_how_they_were_made(kind):
     import json
 
     from rclib import model as model_lib
 
-    info = json.loads(model_lib.DEFAULT_RGB_WEIGHTS["rc+"].with_suffix(".json").read_text())
-    plain = json.loads(model_lib.DEFAULT_PLUS_WEIGHTS.with_suffix(".json").read_text())
+    info = json.loads(model_lib.DEFAULT_RGB_WEIGHTS[kind].with_suffix(".json").read_text())
+    plain_path = model_lib.DEFAULT_WEIGHTS if kind == "rc" else model_lib.DEFAULT_PLUS_WEIGHTS
+    plain = json.loads(plain_path.with_suffix(".json").read_text())
     assert info["fine_tuned_from"]["weights_id"] == plain["weights_id"]
     assert info["bpg_colour"] == "rgb" and info["steps"] > 0
-    assert info["command"].startswith("python bench/finetune_rgb.py run --kind rc+")
+    assert info["command"].startswith(f"python bench/finetune_rgb.py run --kind {kind} ")
 
 
 def test_cli_says_so_and_can_refuse_it(tmp_path, smooth, capsys):
@@ -204,20 +206,22 @@ def test_every_truncation_is_refused(rgb_file):
             rclib.decompress(rgb_file[:cut])
 
 
-def test_rgb_network_share_and_the_weights_record_are_their_measurements():
+@pytest.mark.parametrize("kind", ["rc", "rc+"])
+def test_rgb_network_share_and_the_weights_record_are_their_measurements(kind):
     """qselect.RGB_NETWORK_SHARE is the median of bench/finetune_rgb.py ratio's table; the weights'
-    record holds score's validation bits for their step."""
+    record holds score's validation bits for their step, the best snapshot's."""
     import csv
     import json
     from pathlib import Path
 
     from rclib import model as model_lib
 
+    finetune_rgb = _bench_script("finetune_rgb")
     docs = Path(__file__).resolve().parents[1] / "docs"
-    ratios = [float(r["ratio"]) for r in csv.DictReader(open(docs / "rgb_network_share.csv"))]
-    assert len(ratios) == 41 and qselect.RGB_NETWORK_SHARE["rc+"] == round(float(np.median(ratios)), 3)
-    info = json.loads(model_lib.DEFAULT_RGB_WEIGHTS["rc+"].with_suffix(".json").read_text())
-    rows = list(csv.DictReader(open(docs / "finetune_rgb.csv")))
+    ratios = [float(r["ratio"]) for r in csv.DictReader(open(docs / finetune_rgb.SHARES[kind]))]
+    assert len(ratios) == 41 and qselect.RGB_NETWORK_SHARE[kind] == round(float(np.median(ratios)), 3)
+    info = json.loads(model_lib.DEFAULT_RGB_WEIGHTS[kind].with_suffix(".json").read_text())
+    rows = list(csv.DictReader(open(docs / finetune_rgb.SCORES[kind])))
     mine = next(r for r in rows if r["weights"] == "snapshot" and int(r["step"]) == info["steps"])
     assert float(mine["rgb_q17"]) == info["val_bpsp_rgb"] == min(float(r["rgb_q17"]) for r in rows)
 

@@ -1,0 +1,228 @@
+"""Weights for JPEG colour: RC's network fine-tuned to code a decoded JPEG's own YCbCr given BPG's.
+
+A picture that libjpeg decoded is coded in that JPEG's integer YCbCr, minus BPG's decoded YCbCr
+(codec._jpeg_colour_file, README "JPEG colour"), so far from per-image tables alone: the shipped
+networks learned RGB residuals, whose lattice a decoded JPEG's YCbCr does not have. This
+fine-tunes a copy of RC's weights on decoded JPEGs at their own resolution: seeded regions of every
+training photo whose source is a JPEG (the wallpapers; gcompris' are WebP), their YCbCr
+(colour.jpeg_ycc_of) as x and BPG's decoded YCbCr as x_l, each region at two seeded Qs of 5..17
+(the Qs `--q auto` tries for a decoded JPEG). The validation pictures' native crops (decoded JPEGs
+too) score it.
+
+    python bench/finetune_jpeg.py prep                  # regions and BPG's YCbCr (rclib's cache)
+    python bench/finetune_jpeg.py run --steps 3000      # snapshots in data/runs/rc_jpeg
+    python bench/finetune_jpeg.py score                 # docs/finetune_jpeg.csv
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import io
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+REGIONS = 12        # seeded regions of each JPEG source
+SIZE = 256          # their side
+QS = tuple(range(5, 18))
+QS_PER_REGION = 2
+VAL_QS = (11, 14)   # scored on the validation native crops
+SOURCE = "rc_cpu.pt"
+RUN = ROOT / "data" / "runs" / "rc_jpeg"
+SCORES = ROOT / "docs" / "finetune_jpeg.csv"
+
+
+def work_dir() -> Path:
+    from rclib import data
+
+    return data.cache_dir() / "jpeg-train"
+
+
+def _save(path: Path, planes) -> None:
+    """(3, H, W) uint8 planes as a PNG whose R, G, B hold them (Y, Cb, Cr)."""
+    import numpy as np
+
+    from rclib import data
+
+    data._save_png(path, np.ascontiguousarray(planes.transpose(1, 2, 0)))
+
+
+def prep_all() -> None:
+    """Every JPEG source of the training split: REGIONS regions, their JPEG YCbCr under
+    work/x and BPG's decoded YCbCr at QS_PER_REGION seeded Qs under work/prep (prep's layout)."""
+    import numpy as np
+    from tqdm.auto import tqdm
+
+    from rclib import bpg, colour, data, prep
+
+    work = work_dir()
+    sources = [p for p in data.EMBEDDED_PHOTOS if p[0] == "train" and p[2].lower().endswith(".jpg")]
+    debs = data._download_debs(sorted({p[1] for p in sources}), data.cache_dir() / "debs")
+    made = skipped = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for photo in tqdm(sources, desc="JPEG sources"):
+            extracted = Path(tmp) / photo[1]
+            if not extracted.exists():
+                subprocess.run(["dpkg-deb", "-x", str(debs[photo[1]]), str(extracted)], check=True)
+            stem = Path(data._out_name(photo)).stem
+            if (work / "x" / f"{stem}-{REGIONS - 1:02d}.png").exists():
+                continue
+            rgb = data.load_rgb(io.BytesIO(data._read_source(extracted, photo)))
+            rng = np.random.default_rng(data._key_int("jpeg-colour " + stem))
+            h, w = rgb.shape[:2]
+            for k in range(REGIONS):
+                y0, x0 = int(rng.integers(h - SIZE + 1)), int(rng.integers(w - SIZE + 1))
+                qs = sorted(int(q) for q in rng.choice(QS, QS_PER_REGION, replace=False))
+                region = np.ascontiguousarray(rgb[y0:y0 + SIZE, x0:x0 + SIZE])
+                ycc = colour.jpeg_ycc_of(region)
+                if ycc is None:
+                    skipped += 1
+                    continue
+                for q in qs:
+                    folder = prep.q_dir(work / "prep", q)
+                    folder.mkdir(parents=True, exist_ok=True)
+                    _save(folder / f"{stem}-{k:02d}.png", bpg.decode_ycbcr(bpg.encode(region, q)))
+                _save(work / "x" / f"{stem}-{k:02d}.png", ycc)
+                made += 1
+    print(f"{made} regions made, {skipped} not decoded JPEGs; {len(list((work / 'x').glob('*.png')))} in {work}")
+
+
+def run(steps: int, batch: int, lr: float, snapshot: int, seed: int) -> None:
+    """Fine-tune for `steps` steps (Adam, the rate falling linearly to zero at the last; the
+    mixture's shared tables at 10x), on crops of the regions in JPEG colour. Counted in steps,
+    not minutes, so a run beside other work ends the same."""
+    import numpy as np
+    import torch
+
+    from rclib import model, train
+
+    torch.manual_seed(seed)
+    work = work_dir()
+    net = model.load(ROOT / "data" / "models" / SOURCE).train()
+    pairs = train.PairSet(work / "x", work / "prep", QS)
+    rng = np.random.default_rng(seed)
+    body = [p for n, p in net.named_parameters() if not n.startswith("mix_")]
+    extras = [p for n, p in net.named_parameters() if n.startswith("mix_")]
+    opt = torch.optim.Adam([{"params": body, "base": lr}] + ([{"params": extras, "base": 10 * lr}] if extras else []))
+    (RUN / "snapshots").mkdir(parents=True, exist_ok=True)
+    log = open(RUN / "log.csv", "w", newline="")
+    writer = csv.writer(log, lineterminator="\n")
+    writer.writerow(["step", "seconds", "train_bpsp", "lr"])
+    command = f"python bench/finetune_jpeg.py run --steps {steps} --batch {batch} --lr {lr}"
+    start, acc = time.time(), []
+    for step in range(1, steps + 1):
+        for g in opt.param_groups:
+            g["lr"] = g["base"] * (1.0 - (step - 1) / steps)
+        x, x_l, q = pairs.batch(rng, batch, 128)
+        loss = train.loss_of(net, x, x_l, q, False, rng)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
+        opt.step()
+        acc.append(loss.item())
+        if step % 50 == 0:
+            writer.writerow([step, round(time.time() - start, 1), round(float(np.mean(acc)), 5),
+                             f"{opt.param_groups[0]['lr']:.3g}"])
+            log.flush()
+            acc = []
+        if step % snapshot == 0 or step == steps:
+            _snapshot(net, step, command)
+    log.close()
+
+
+def _snapshot(net, step: int, command: str) -> None:
+    from rclib import model
+
+    model.save(copy.deepcopy(net).eval(), RUN / "snapshots" / f"step{step:06d}.pt",
+               meta={"fine_tuned_from": SOURCE, "steps": step, "colour": "jpeg", "command": command})
+
+
+def validation_pairs(q: int):
+    """The validation pictures that are decoded JPEGs (their native crops), in JPEG colour at Q q:
+    [(name, package, YCbCr (H, W, 3), BPG's YCbCr (H, W, 3))]."""
+    from rclib import bpg, colour, data, prep
+
+    val_dir = data.resolve("embedded", "val")
+    out = []
+    for path in data.list_images(val_dir):
+        x = data.load_rgb(path)
+        ycc = colour.jpeg_ycc_of(x)
+        if ycc is None:
+            continue
+        blob, _ = prep.version(path, data.cache_dir() / "prep" / "embedded-val", q, x=x)
+        out.append((path.stem, data.package_of(path.stem), ycc.transpose(1, 2, 0),
+                    bpg.decode_ycbcr(blob).transpose(1, 2, 0)))
+    return out
+
+
+def score(every: int, csv_out: Path | None) -> list[dict]:
+    """Per validation native crop and Q: the per-image tables' bits in JPEG colour (what rclib
+    codes today, header included) and the network bits of the shipped RC weights and of each
+    snapshot every `every` steps (and the last), residual bpsp."""
+    import numpy as np
+
+    from rclib import codec, model
+
+    snaps = sorted((RUN / "snapshots").glob("step*.pt"))
+    snaps = [p for p in snaps if int(p.stem[4:]) % every == 0 or p == snaps[-1]]
+    nets = [("shipped", model.load(ROOT / "data" / "models" / SOURCE))]
+    nets += [(f"step {int(p.stem[4:])}", model.load(p)) for p in snaps]
+    rows = []
+    for q in VAL_QS:
+        for name, package, ycc, x_l in validation_pairs(q):
+            row = {"image": name, "package": package, "q": q, "subpixels": ycc.size,
+                   "tables": round(codec.ycc_table_bits(ycc.transpose(2, 0, 1), x_l.transpose(2, 0, 1)) / ycc.size, 5)}
+            for label, net in nets:
+                bits = codec.residual_bit_map(ycc, x_l, q, net).sum(dtype=np.float64)
+                row[label] = round(float(bits) / ycc.size, 5)
+            print(row, flush=True)
+            rows.append(row)
+    if csv_out:
+        from finetune_rgb import _write_csv
+
+        _write_csv(csv_out, rows)
+    return rows
+
+
+def table(csv_path: Path) -> str:
+    """score's CSV as the README's table: per Q, subpixel-weighted residual bpsp of every column."""
+    import pandas as pd
+
+    d = pd.read_csv(csv_path)
+    cols = [c for c in d.columns if c not in ("image", "package", "q", "subpixels")]
+    lines = ["| Q | pictures | " + " | ".join(cols) + " |", "|---|---|" + "---|" * len(cols)]
+    for q, part in d.groupby("q"):
+        means = [(part[c] * part.subpixels).sum() / part.subpixels.sum() for c in cols]
+        lines.append(f"| {q} | {len(part)} | " + " | ".join(f"{m:.3f}" for m in means) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("command", choices=["prep", "run", "score", "table"])
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--snapshot", type=int, default=250)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--every", type=int, default=500, help="score: snapshots every N steps")
+    ap.add_argument("--csv", type=Path, default=None, help=f"score: write here (default {SCORES.relative_to(ROOT)})")
+    args = ap.parse_args()
+    if args.command == "prep":
+        prep_all()
+    elif args.command == "run":
+        run(args.steps, args.batch, args.lr, args.snapshot, args.seed)
+    elif args.command == "score":
+        score(args.every, args.csv or SCORES)
+    else:
+        print(table(args.csv or SCORES))
+
+
+if __name__ == "__main__":
+    main()
