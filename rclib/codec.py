@@ -14,7 +14,8 @@ Layout (all integers big-endian; documented byte by byte in README.md):
                   bit 4 = JPEG colour (version 6): the picture is libjpeg's conversion of
                           integer YCbCr (colour.jpeg_ycc_of), and the residual coded is that
                           YCbCr minus BPG's decoded YCbCr, every pass and channel from its
-                          table (no network, no tau, no blends)
+                          table (no tau, no blends); from version 8 some channels may come
+                          from the kind's weights for JPEG colour instead
     6   4  width
    10   4  height
    14   1  BPG quantizer Q
@@ -221,8 +222,10 @@ def unpack_header(data: bytes) -> tuple[Header, int]:
     if flags & FLAG_BLEND and (not flags & FLAG_TABLES or not 0 < bmask < full or bmask & mask
                                or any(not 0 < a + b <= 64 for a, b in blend_ab)):
         raise FormatError("corrupt .rc file (blends)")
-    if flags & FLAG_JPEG and (flags & (FLAG_TAU | FLAG_BLEND) or not flags & FLAG_TABLES or mask != full - 1):
-        raise FormatError("corrupt .rc file (JPEG colour needs tables for every pass and channel)")
+    if flags & FLAG_JPEG and (flags & (FLAG_TAU | FLAG_BLEND)
+                              or version < FLOAT_VERSION and (not flags & FLAG_TABLES or mask != full - 1)):
+        raise FormatError("corrupt .rc file (JPEG colour before version 8 needs tables for every "
+                          "pass and channel, and never has tau or blends)")
     if version >= FLOAT_VERSION and flags & FLAG_TABLES and mask == full - 1:
         raise FormatError("corrupt .rc file (a version-8 file runs a network for some channel)")
     tables = unpack_tables(_channels_of(mask | bmask), blob, window) if flags & FLAG_TABLES else None
@@ -314,9 +317,12 @@ DEFAULT_KIND = "rc+"  # the kind codec.compress codes with when given none (rcli
 
 def default_model(kind: str = DEFAULT_KIND, space: str = "ycbcr"):
     """The shipped weights of a model kind ("rc" or "rc+") for x_l from BPG in `space`: over BPG
-    in RGB, the kind's copy fine-tuned on it (model_lib.DEFAULT_RGB_WEIGHTS) where one is shipped."""
+    in RGB, the kind's copy fine-tuned on it (model_lib.DEFAULT_RGB_WEIGHTS), and in JPEG colour
+    ("jpeg") its copy for that (jpeg_model), where one is shipped."""
     if kind not in KINDS:
         raise InputError(f"model kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    if space == "jpeg" and (jpeg := jpeg_model(kind)) is not None:
+        return jpeg
     rgb_path = model_lib.DEFAULT_RGB_WEIGHTS[kind]
     if space == "rgb" and rgb_path.exists():
         return _cached_load(rgb_path)
@@ -325,6 +331,13 @@ def default_model(kind: str = DEFAULT_KIND, space: str = "ycbcr"):
         raise RclibError(f"no {kind} model weights at {path}; train them with `rclib train` "
                          "or pass a model explicitly")
     return _cached_load(path)
+
+
+def jpeg_model(kind: str):
+    """The kind's shipped weights for JPEG colour (model_lib.DEFAULT_JPEG_WEIGHTS), or None where
+    it has none: its files in JPEG colour come from per-image tables alone."""
+    path = model_lib.DEFAULT_JPEG_WEIGHTS.get(kind)
+    return _cached_load(path) if path is not None and path.exists() else None
 
 
 def _cached_load(path):
@@ -541,16 +554,18 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
     out = pack_header(header) + bpg_file + b"".join(streams)
     if plain is not None and len(plain) <= len(out):
         return plain  # (it has tried JPEG colour already)
-    in_ycc = _jpeg_colour_file(rgb, flags, q, model, bpg_file, rows, ycc) if tables and jpeg and not in_rgb else None
+    in_ycc = (_jpeg_colour_file(rgb, flags, q, model, bpg_file, rows, ycc, jpeg_model(kind) if named else None)
+              if tables and jpeg and not in_rgb else None)
     return in_ycc if in_ycc is not None and len(in_ycc) < len(out) else out
 
 
 def _jpeg_colour_file(rgb: np.ndarray, flags: int, q: int, model, bpg_file: bytes, rows: int,
-                      ycc: np.ndarray | None = None) -> bytes | None:
+                      ycc: np.ndarray | None = None, net=None) -> bytes | None:
     """The picture coded in JPEG colour (flag bit 4), or None when it is no decoded JPEG: the
     YCbCr that libjpeg turns into it, minus BPG's decoded YCbCr, every pass and channel from a
-    per-image table (its G and B rows: Cb given e_Y, Cr given e_Y and e_Cb).  ycc: the picture's
-    YCbCr, if known."""
+    per-image table (its G and B rows: Cb given e_Y, Cr given e_Y and e_Cb), or with `net` (RC's
+    weights for JPEG colour, jpeg_model) each channel from the shorter of the table and the
+    network, which then names its weights (version 8).  ycc: the picture's YCbCr, if known."""
     ycc = colour.jpeg_ycc_of(rgb) if ycc is None else ycc
     if ycc is None:
         return None
@@ -559,11 +574,22 @@ def _jpeg_colour_file(rgb: np.ndarray, flags: int, q: int, model, bpg_file: byte
     window = entropy.WINDOW
     freqs = [entropy.quantize_table(n) for n in entropy.table_counts(x, x_l, window)]
     spans = _strips(rgb.shape[0], rows)
-    streams = [s for strip in _table_streams(freqs, x, x_l, spans, window, kind) for s in strip]
-    mask = (1 << 3 * PASSES[kind]) - 1
-    header = Header(rgb.shape[1], rgb.shape[0], q, window, rows, _weights_id(model), pixels_sha256(rgb),
-                    len(bpg_file), [len(s) for s in streams], flags | FLAG_JPEG, None, kind,
-                    JPEG_VERSION, freqs, mask)
+    full = (1 << 3 * PASSES[kind]) - 1
+    if net is None:
+        per_strip, chosen, mask = _table_streams(freqs, x, x_l, spans, window, kind), freqs, full
+    else:
+        def code(span):
+            y0, y1 = span
+            return entropy.encode(_strip_mixture(net, x_l, q, y0, y1), x[:, :, y0:y1], x_l[:, :, y0:y1], window)
+
+        per_strip = entropy.parallel_map(code, spans)
+        chosen, mask, _ = _choose_tables(per_strip, freqs, x, x_l, spans, window, kind)
+    networked = mask != full
+    streams = [s for strip in per_strip for s in strip]
+    header = Header(rgb.shape[1], rgb.shape[0], q, window, rows, _weights_id(net if networked else model),
+                    pixels_sha256(rgb), len(bpg_file), [len(s) for s in streams], flags | FLAG_JPEG, None,
+                    kind, FLOAT_VERSION if networked else JPEG_VERSION, chosen, mask,
+                    numerics=fingerprint_bytes() if networked else b"")
     return pack_header(header) + bpg_file + b"".join(streams)
 
 
@@ -748,8 +774,9 @@ def _decompress(data: bytes, model=None) -> np.ndarray:
     header, pos = unpack_header(data)
     if model is None:
         model = model_for_file(header.weights_id).eval().cpu()
-    else:
-        model = resolve_model(model, space=_space_or_ycbcr(data[pos:pos + header.bpg_length]))
+    else:  # a kind by name: its weights for the file's colour (BPG's, or JPEG colour's network)
+        model = resolve_model(model, space="jpeg" if header.flags & FLAG_JPEG and runs_network(header)
+                              else _space_or_ycbcr(data[pos:pos + header.bpg_length]))
     if model_lib.kind(model) != header.kind:
         raise ModelMismatch(f"file was coded with an {header.kind} model, not {model_lib.kind(model)}")
     if header.weights_id != _weights_id(model):
@@ -961,25 +988,27 @@ def _rgb_residual_bits(rgb, x_l_rgb, by_model: np.ndarray, kind: str) -> float:
 def estimate_coded_bits(rgb: np.ndarray, data: bytes, model=None) -> float:
     """Ideal residual bits of the picture as an .rc file codes it: the model (with the file's tau)
     where the file uses it, the file's tables (and their header bytes) where it uses them, its
-    blends where it uses them; in JPEG colour, its tables' bits over the YCbCr residual."""
+    blends where it uses them; in JPEG colour, the same over the YCbCr residual."""
     header, pos = unpack_header(bytes(data))
     bpg_file = bytes(data[pos:pos + header.bpg_length])
-    if header.flags & FLAG_JPEG:
-        x, x_l = jpeg_planes(colour.jpeg_ycc_of(rgb), bpg_file)
-        bits = _table_bit_maps(x[0].permute(1, 2, 0).numpy().astype(np.uint8),
-                               x_l[0].permute(1, 2, 0).numpy().astype(np.uint8), header.tables, header.window)
-        return float(bits.sum() + 8 * len(pack_tables(header.tables)))
-    x_l_rgb = bpg.decode(bpg_file)
+    if header.flags & FLAG_JPEG:  # x and x_l as JPEG colour codes them, (H, W, 3) YCbCr
+        x, x_l = (p[0].permute(1, 2, 0).numpy().astype(np.uint8)
+                  for p in jpeg_planes(colour.jpeg_ycc_of(rgb), bpg_file))
+    else:
+        x, x_l = rgb, bpg.decode(bpg_file)
+    section = 8 * (len(pack_tables(header.tables)) + (_BLEND.size if header.blend_mask else 0)
+                   if header.table_mask | header.blend_mask else 0)
+    if not runs_network(header):
+        return float(_table_bit_maps(x, x_l, header.tables, header.window).sum() + section)
     blends = ([[c if isinstance(c, entropy.Blend) else None for c in (pass_tables(header, k) or [None] * 3)]
                for k in range(PASSES[header.kind])] if header.blend_mask else None)
-    by_model = _pass_sums(residual_bit_map(rgb, x_l_rgb, header.q, model or model_for_file(header.weights_id),
+    by_model = _pass_sums(residual_bit_map(x, x_l, header.q, model or model_for_file(header.weights_id),
                                            header.tau, blends), header.kind)
     if not header.table_mask | header.blend_mask:
         return float(by_model.sum())
-    by_table = _pass_sums(_table_bit_maps(rgb, x_l_rgb, header.tables, header.window), header.kind)
+    by_table = _pass_sums(_table_bit_maps(x, x_l, header.tables, header.window), header.kind)
     use = np.array([[header.table_mask >> (3 * k + c) & 1 for c in range(3)] for k in range(len(by_model))], bool)
-    section = len(pack_tables(header.tables)) + (_BLEND.size if header.blend_mask else 0)
-    return float(np.where(use, by_table, by_model).sum() + 8 * section)
+    return float(np.where(use, by_table, by_model).sum() + section)
 
 
 def info(data: bytes) -> dict:
