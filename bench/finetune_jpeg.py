@@ -10,7 +10,7 @@ training photo whose source is a JPEG (the wallpapers; gcompris' are WebP), thei
 too) score it.
 
     python bench/finetune_jpeg.py prep                  # regions and BPG's YCbCr (rclib's cache)
-    python bench/finetune_jpeg.py run --steps 3000      # snapshots in data/runs/rc_jpeg
+    python bench/finetune_jpeg.py run --steps 3000      # snapshots in data/runs/rc_jpeg (--kind rc+)
     python bench/finetune_jpeg.py score                 # docs/finetune_jpeg.csv
 """
 from __future__ import annotations
@@ -33,9 +33,9 @@ SIZE = 256          # their side
 QS = tuple(range(5, 18))
 QS_PER_REGION = 2
 VAL_QS = (11, 14)   # scored on the validation native crops
-SOURCE = "rc_cpu.pt"
-RUN = ROOT / "data" / "runs" / "rc_jpeg"
-SCORES = ROOT / "docs" / "finetune_jpeg.csv"
+SOURCE = {"rc": "rc_cpu.pt", "rc+": "rcplus_cpu.pt"}
+RUN = {"rc": ROOT / "data" / "runs" / "rc_jpeg", "rc+": ROOT / "data" / "runs" / "rcplus_jpeg"}
+SCORES = {"rc": ROOT / "docs" / "finetune_jpeg.csv", "rc+": ROOT / "docs" / "finetune_jpeg_rcplus.csv"}
 
 
 def work_dir() -> Path:
@@ -93,34 +93,50 @@ def prep_all() -> None:
     print(f"{made} regions made, {skipped} not decoded JPEGs; {len(list((work / 'x').glob('*.png')))} in {work}")
 
 
-def run(steps: int, batch: int, lr: float, snapshot: int, seed: int) -> None:
-    """Fine-tune for `steps` steps (Adam, the rate falling linearly to zero at the last; the
-    mixture's shared tables at 10x), on crops of the regions in JPEG colour. Counted in steps,
-    not minutes, so a run beside other work ends the same."""
+def run(kind: str, steps: int, batch: int, lr: float, snapshot: int, seed: int) -> None:
+    """Fine-tune `kind`'s shipped weights for `steps` steps (Adam, the rate falling linearly to
+    zero at the last; the mixture's shared tables at 10x), on crops of the regions in JPEG colour.
+    Counted in steps, not minutes, so a run beside other work ends the same. Every snapshot also
+    writes a checkpoint (weights, optimizer, sampler) atomically; a run finds it and resumes."""
+    import os
+
     import numpy as np
     import torch
 
     from rclib import model, train
 
+    run_dir = RUN[kind]
+    ckpt = run_dir / "checkpoint.pt"
+    command = f"python bench/finetune_jpeg.py run --kind {kind} --steps {steps} --batch {batch} --lr {lr}"
     torch.manual_seed(seed)
-    work = work_dir()
-    net = model.load(ROOT / "data" / "models" / SOURCE).train()
-    pairs = train.PairSet(work / "x", work / "prep", QS)
+    net = model.load(ROOT / "data" / "models" / SOURCE[kind]).train()
+    pairs = train.PairSet(work_dir() / "x", work_dir() / "prep", QS)
     rng = np.random.default_rng(seed)
     body = [p for n, p in net.named_parameters() if not n.startswith("mix_")]
     extras = [p for n, p in net.named_parameters() if n.startswith("mix_")]
     opt = torch.optim.Adam([{"params": body, "base": lr}] + ([{"params": extras, "base": 10 * lr}] if extras else []))
-    (RUN / "snapshots").mkdir(parents=True, exist_ok=True)
-    log = open(RUN / "log.csv", "w", newline="")
+    done, elapsed = 0, 0.0
+    if ckpt.exists():
+        state = torch.load(ckpt, weights_only=False)
+        if state["command"] != command:
+            sys.exit(f"{ckpt} is from `{state['command']}`: delete it to start this run afresh")
+        net.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        done, elapsed = state["step"], state["seconds"]
+        print(f"resuming at step {done}")
+    (run_dir / "snapshots").mkdir(parents=True, exist_ok=True)
+    log = open(run_dir / "log.csv", "a" if done else "w", newline="")
     writer = csv.writer(log, lineterminator="\n")
-    writer.writerow(["step", "seconds", "train_bpsp", "lr"])
-    command = f"python bench/finetune_jpeg.py run --steps {steps} --batch {batch} --lr {lr}"
-    start, acc = time.time(), []
-    for step in range(1, steps + 1):
+    if not done:
+        writer.writerow(["step", "seconds", "train_bpsp", "lr"])
+    start, acc = time.time() - elapsed, []
+    for step in range(done + 1, steps + 1):
         for g in opt.param_groups:
             g["lr"] = g["base"] * (1.0 - (step - 1) / steps)
         x, x_l, q = pairs.batch(rng, batch, 128)
-        loss = train.loss_of(net, x, x_l, q, False, rng)
+        loss = train.loss_of(net, x, x_l, q, kind == "rc+", rng)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
@@ -132,15 +148,20 @@ def run(steps: int, batch: int, lr: float, snapshot: int, seed: int) -> None:
             log.flush()
             acc = []
         if step % snapshot == 0 or step == steps:
-            _snapshot(net, step, command)
+            _snapshot(net, kind, step, command)
+            tmp = ckpt.with_suffix(".tmp")
+            torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "step": step,
+                        "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+                        "seconds": time.time() - start, "command": command}, tmp)
+            os.replace(tmp, ckpt)
     log.close()
 
 
-def _snapshot(net, step: int, command: str) -> None:
+def _snapshot(net, kind: str, step: int, command: str) -> None:
     from rclib import model
 
-    model.save(copy.deepcopy(net).eval(), RUN / "snapshots" / f"step{step:06d}.pt",
-               meta={"fine_tuned_from": SOURCE, "steps": step, "colour": "jpeg", "command": command})
+    model.save(copy.deepcopy(net).eval(), RUN[kind] / "snapshots" / f"step{step:06d}.pt",
+               meta={"fine_tuned_from": SOURCE[kind], "steps": step, "colour": "jpeg", "command": command})
 
 
 def validation_pairs(q: int):
@@ -161,7 +182,7 @@ def validation_pairs(q: int):
     return out
 
 
-def score(every: int, csv_out: Path | None) -> list[dict]:
+def score(kind: str, every: int, csv_out: Path | None) -> list[dict]:
     """Per validation native crop and Q: the per-image tables' bits in JPEG colour (what rclib
     codes today, header included) and the network bits of the shipped RC weights and of each
     snapshot every `every` steps (and the last), residual bpsp."""
@@ -169,9 +190,9 @@ def score(every: int, csv_out: Path | None) -> list[dict]:
 
     from rclib import codec, model
 
-    snaps = sorted((RUN / "snapshots").glob("step*.pt"))
+    snaps = sorted((RUN[kind] / "snapshots").glob("step*.pt"))
     snaps = [p for p in snaps if int(p.stem[4:]) % every == 0 or p == snaps[-1]]
-    nets = [("shipped", model.load(ROOT / "data" / "models" / SOURCE))]
+    nets = [("shipped", model.load(ROOT / "data" / "models" / SOURCE[kind]))]
     nets += [(f"step {int(p.stem[4:])}", model.load(p)) for p in snaps]
     rows = []
     for q in VAL_QS:
@@ -206,22 +227,23 @@ def table(csv_path: Path) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("command", choices=["prep", "run", "score", "table"])
+    ap.add_argument("--kind", choices=sorted(SOURCE), default="rc")
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--snapshot", type=int, default=250)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--every", type=int, default=500, help="score: snapshots every N steps")
-    ap.add_argument("--csv", type=Path, default=None, help=f"score: write here (default {SCORES.relative_to(ROOT)})")
+    ap.add_argument("--csv", type=Path, default=None, help="score: write here (default docs/finetune_jpeg[_rcplus].csv)")
     args = ap.parse_args()
     if args.command == "prep":
         prep_all()
     elif args.command == "run":
-        run(args.steps, args.batch, args.lr, args.snapshot, args.seed)
+        run(args.kind, args.steps, args.batch, args.lr, args.snapshot, args.seed)
     elif args.command == "score":
-        score(args.every, args.csv or SCORES)
+        score(args.kind, args.every, args.csv or SCORES[args.kind])
     else:
-        print(table(args.csv or SCORES))
+        print(table(args.csv or SCORES[args.kind]))
 
 
 if __name__ == "__main__":

@@ -563,8 +563,8 @@ def _jpeg_colour_file(rgb: np.ndarray, flags: int, q: int, model, bpg_file: byte
                       ycc: np.ndarray | None = None, net=None) -> bytes | None:
     """The picture coded in JPEG colour (flag bit 4), or None when it is no decoded JPEG: the
     YCbCr that libjpeg turns into it, minus BPG's decoded YCbCr, every pass and channel from a
-    per-image table (its G and B rows: Cb given e_Y, Cr given e_Y and e_Cb), or with `net` (RC's
-    weights for JPEG colour, jpeg_model) each channel from the shorter of the table and the
+    per-image table (its G and B rows: Cb given e_Y, Cr given e_Y and e_Cb), or with `net` (the
+    kind's weights for JPEG colour, jpeg_model) each channel from the shorter of the table and the
     network, which then names its weights (version 8).  ycc: the picture's YCbCr, if known."""
     ycc = colour.jpeg_ycc_of(rgb) if ycc is None else ycc
     if ycc is None:
@@ -580,6 +580,8 @@ def _jpeg_colour_file(rgb: np.ndarray, flags: int, q: int, model, bpg_file: byte
     else:
         def code(span):
             y0, y1 = span
+            if kind == "rc+":
+                return _plus_strip(net, x_l, y0, y1, window, x=x)
             return entropy.encode(_strip_mixture(net, x_l, q, y0, y1), x[:, :, y0:y1], x_l[:, :, y0:y1], window)
 
         per_strip = entropy.parallel_map(code, spans)

@@ -222,9 +222,9 @@ DEFAULT_PLUS_WEIGHTS = MODELS_DIR / "rcplus_cpu.pt"
 # Copies fine-tuned on x_l from BPG in its RGB colour space (bench/finetune_rgb.py): the shipped
 # weights of a kind code over BPG in RGB with these where they are shipped.
 DEFAULT_RGB_WEIGHTS = {"rc": MODELS_DIR / "rc_rgb_cpu.pt", "rc+": MODELS_DIR / "rcplus_rgb_cpu.pt"}
-# A copy fine-tuned on decoded JPEGs in their own YCbCr (bench/finetune_jpeg.py): JPEG colour codes
-# a channel with it where that is shorter than the picture's table.
-DEFAULT_JPEG_WEIGHTS = {"rc": MODELS_DIR / "rc_jpeg_cpu.pt"}
+# Copies fine-tuned on decoded JPEGs in their own YCbCr (bench/finetune_jpeg.py): JPEG colour codes
+# a channel with one where that is shorter than the picture's table.
+DEFAULT_JPEG_WEIGHTS = {"rc": MODELS_DIR / "rc_jpeg_cpu.pt", "rc+": MODELS_DIR / "rcplus_jpeg_cpu.pt"}
 
 
 def zoo(folder: Path = MODELS_DIR) -> dict[str, Path]:

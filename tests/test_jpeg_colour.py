@@ -4,6 +4,7 @@ The conversion checked against libjpeg itself, exact round trips of real decoded
 path, the encoder's choice, and loud failures on crafted files."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import struct
 import zlib
@@ -15,6 +16,8 @@ from PIL import Image
 
 import rclib
 from rclib import bpg, codec, colour, qselect
+from rclib import model as model_lib
+from rclib.codec import ModelMismatch
 from rclib.errors import FormatError
 
 
@@ -193,6 +196,72 @@ def test_cli_codes_jpeg_colour_and_can_refuse_it(tmp_path, decoded, capsys):
     for name in ("a", "b"):
         assert main(["decompress", str(tmp_path / f"{name}.rc"), str(tmp_path / f"{name}.png")]) == 0
         assert np.array_equal(np.asarray(Image.open(tmp_path / f"{name}.png")), decoded["chelsea"])
+
+
+# ----------------------------------------------------------------------------- a network for JPEG colour
+def _forced_masks(by_model, by_table, side, by_blend=None):
+    """The coder made to send Y's table (every pass) and code Cb and Cr with the network."""
+    return sum(1 << 3 * k for k in range(len(by_model))), 0, float("inf")
+
+
+@pytest.fixture
+def jpeg_weights(monkeypatch):
+    """Each kind's weights for BPG in RGB stand in for its JPEG-colour weights (zoo weights decode
+    by their id; unlike the default ones, a decoder that took the kind's YCbCr weights fails), so
+    these tests hold whether or not JPEG-colour weights are shipped."""
+    stand_in = dict(model_lib.DEFAULT_RGB_WEIGHTS)
+    monkeypatch.setattr(model_lib, "DEFAULT_JPEG_WEIGHTS", stand_in)
+    return {kind: codec._cached_load(path) for kind, path in stand_in.items()}
+
+
+@pytest.mark.parametrize("kind", ["rc", "rc+"])
+def test_jpeg_colour_channels_from_the_network_round_trip(monkeypatch, decoded, jpeg_weights, kind):
+    monkeypatch.setattr(codec, "coder_masks", _forced_masks)
+    x = decoded["coffee_odd"]
+    blob = rclib.compress(x, q=14, model=kind)
+    info = codec.info(blob)
+    assert info["jpeg_colour"] and info["version"] == codec.FLOAT_VERSION and info["float_path"]
+    assert info["table_channels"] == "R" and info["weights_id"] == model_lib.weights_id(jpeg_weights[kind])
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert np.array_equal(rclib.decompress(blob), x)          # weights found by their id
+    finally:
+        torch.set_num_threads(before)
+    assert np.array_equal(rclib.decompress(blob, model=kind), x)  # by kind name: its JPEG weights
+    estimate = codec.estimate_coded_bits(x, blob)
+    assert 0.95 * estimate <= 8 * info["residual_bytes"] <= 1.005 * estimate + 64
+
+
+def test_a_network_for_jpeg_colour_never_makes_the_file_longer(monkeypatch, decoded, jpeg_weights):
+    """Left to choose, the coder keeps the network per channel only where it is shorter."""
+    for name, x in decoded.items():
+        with_net = rclib.compress(x, q=14, model="rc")
+        monkeypatch.setattr(model_lib, "DEFAULT_JPEG_WEIGHTS", {})
+        tables = rclib.compress(x, q=14, model="rc")
+        monkeypatch.setattr(model_lib, "DEFAULT_JPEG_WEIGHTS", {"rc": model_lib.DEFAULT_RGB_WEIGHTS["rc"]})
+        assert codec.info(tables)["version"] == codec.JPEG_VERSION, name
+        assert len(with_net) <= len(tables), name
+        assert np.array_equal(rclib.decompress(with_net), x), name
+
+
+@pytest.mark.parametrize("case", ["version7", "tau", "weights"])
+def test_crafted_networked_jpeg_colour_files_are_refused(monkeypatch, decoded, jpeg_weights, case):
+    """A networked JPEG-colour file whose header (checksum made right) says version 7 (JPEG colour
+    from tables alone before 8), carries a tau, or names other weights fails loudly."""
+    monkeypatch.setattr(codec, "coder_masks", _forced_masks)
+    blob = rclib.compress(decoded["chelsea"][:64, :96], q=14, model="rc")
+    header, pos = codec.unpack_header(blob)
+    assert header.version == codec.FLOAT_VERSION and header.flags & codec.FLAG_JPEG
+    if case == "version7":
+        header = dataclasses.replace(header, version=codec.FLOAT_VERSION - 1, numerics=b"")
+    elif case == "tau":
+        header = dataclasses.replace(header, tau=np.ones((1, 3, 5), np.float32))
+    else:
+        header = dataclasses.replace(header, weights_id=bytes(32))
+    bad = codec.pack_header(header) + blob[pos:]
+    with pytest.raises(ModelMismatch if case == "weights" else FormatError):
+        rclib.decompress(bad)
 
 
 # ----------------------------------------------------------------------------- crafted files
