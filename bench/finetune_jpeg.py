@@ -16,13 +16,10 @@ too) score it.
 from __future__ import annotations
 
 import argparse
-import copy
-import csv
 import io
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,74 +91,17 @@ def prep_all() -> None:
 
 
 def run(kind: str, steps: int, batch: int, lr: float, snapshot: int, seed: int) -> None:
-    """Fine-tune `kind`'s shipped weights for `steps` steps (Adam, the rate falling linearly to
-    zero at the last; the mixture's shared tables at 10x), on crops of the regions in JPEG colour.
-    Counted in steps, not minutes, so a run beside other work ends the same. Every snapshot also
-    writes a checkpoint (weights, optimizer, sampler) atomically; a run finds it and resumes."""
-    import os
-
-    import numpy as np
-    import torch
-
+    """Fine-tune `kind`'s shipped weights for `steps` steps on crops of the regions in JPEG colour
+    (train.fine_tune: counted in steps, not minutes, so a run beside other work ends the same;
+    a stopped run resumes from its checkpoint)."""
     from rclib import model, train
 
-    run_dir = RUN[kind]
-    ckpt = run_dir / "checkpoint.pt"
     command = f"python bench/finetune_jpeg.py run --kind {kind} --steps {steps} --batch {batch} --lr {lr}"
-    torch.manual_seed(seed)
-    net = model.load(ROOT / "data" / "models" / SOURCE[kind]).train()
+    net = model.load(ROOT / "data" / "models" / SOURCE[kind])
     pairs = train.PairSet(work_dir() / "x", work_dir() / "prep", QS)
-    rng = np.random.default_rng(seed)
-    body = [p for n, p in net.named_parameters() if not n.startswith("mix_")]
-    extras = [p for n, p in net.named_parameters() if n.startswith("mix_")]
-    opt = torch.optim.Adam([{"params": body, "base": lr}] + ([{"params": extras, "base": 10 * lr}] if extras else []))
-    done, elapsed = 0, 0.0
-    if ckpt.exists():
-        state = torch.load(ckpt, weights_only=False)
-        if state["command"] != command:
-            sys.exit(f"{ckpt} is from `{state['command']}`: delete it to start this run afresh")
-        net.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        rng.bit_generator.state = state["rng"]
-        torch.set_rng_state(state["torch_rng"])
-        done, elapsed = state["step"], state["seconds"]
-        print(f"resuming at step {done}")
-    (run_dir / "snapshots").mkdir(parents=True, exist_ok=True)
-    log = open(run_dir / "log.csv", "a" if done else "w", newline="")
-    writer = csv.writer(log, lineterminator="\n")
-    if not done:
-        writer.writerow(["step", "seconds", "train_bpsp", "lr"])
-    start, acc = time.time() - elapsed, []
-    for step in range(done + 1, steps + 1):
-        for g in opt.param_groups:
-            g["lr"] = g["base"] * (1.0 - (step - 1) / steps)
-        x, x_l, q = pairs.batch(rng, batch, 128)
-        loss = train.loss_of(net, x, x_l, q, kind == "rc+", rng)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
-        opt.step()
-        acc.append(loss.item())
-        if step % 50 == 0:
-            writer.writerow([step, round(time.time() - start, 1), round(float(np.mean(acc)), 5),
-                             f"{opt.param_groups[0]['lr']:.3g}"])
-            log.flush()
-            acc = []
-        if step % snapshot == 0 or step == steps:
-            _snapshot(net, kind, step, command)
-            tmp = ckpt.with_suffix(".tmp")
-            torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "step": step,
-                        "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
-                        "seconds": time.time() - start, "command": command}, tmp)
-            os.replace(tmp, ckpt)
-    log.close()
-
-
-def _snapshot(net, kind: str, step: int, command: str) -> None:
-    from rclib import model
-
-    model.save(copy.deepcopy(net).eval(), RUN[kind] / "snapshots" / f"step{step:06d}.pt",
-               meta={"fine_tuned_from": SOURCE[kind], "steps": step, "colour": "jpeg", "command": command})
+    train.fine_tune(net, pairs, RUN[kind], lambda step, seconds: step / steps,
+                    {"fine_tuned_from": SOURCE[kind], "colour": "jpeg", "command": command},
+                    lr, batch, seed=seed, snapshot_every=snapshot)
 
 
 def validation_pairs(q: int):

@@ -22,7 +22,6 @@ is scored too, to show what the copy is for).
 from __future__ import annotations
 
 import argparse
-import copy
 import csv
 import json
 import sys
@@ -70,57 +69,17 @@ def prep_all() -> None:
 
 
 def run(kind: str, minutes: float, batch: int, lr: float, snapshot: int, seed: int) -> None:
-    """Fine-tune against the clock (Adam, the rate falling linearly to zero at the deadline; the
-    mixture's shared tables at 10x), on crops of the training photos over BPG in RGB."""
-    import numpy as np
-    import torch
-
+    """Fine-tune against the clock (train.fine_tune: the rate falls to zero at the deadline), on
+    crops of the training photos over BPG in RGB."""
     from rclib import model, qselect, train
 
-    torch.manual_seed(seed)
     train_dir, _, prep_train, _ = folders()
-    net = model.load(ROOT / "data" / "models" / SOURCES[kind]).train()
-    plus = model.kind(net) == "rc+"
+    net = model.load(ROOT / "data" / "models" / SOURCES[kind])
     pairs = train.PairSet(train_dir, prep_train, qselect.RGB_QS)
-    rng = np.random.default_rng(seed)
-    body = [p for n, p in net.named_parameters() if not n.startswith("mix_")]
-    extras = [p for n, p in net.named_parameters() if n.startswith("mix_")]
-    opt = torch.optim.Adam([{"params": body, "base": lr}] + ([{"params": extras, "base": 10 * lr}] if extras else []))
-    out = ROOT / "data" / "runs" / RUNS[kind]
-    (out / "snapshots").mkdir(parents=True, exist_ok=True)
-    log = open(out / "log.csv", "w", newline="")
-    writer = csv.writer(log, lineterminator="\n")
-    writer.writerow(["step", "seconds", "train_bpsp", "lr"])
-    start, step, acc = time.time(), 0, []
-    while (frac := (time.time() - start) / (minutes * 60)) < 1:
-        for g in opt.param_groups:
-            g["lr"] = g["base"] * (1.0 - frac)
-        x, x_l, q = pairs.batch(rng, batch, 128)
-        loss = train.loss_of(net, x, x_l, q, plus, rng)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
-        opt.step()
-        step += 1
-        acc.append(loss.item())
-        if step % 50 == 0:
-            writer.writerow([step, round(time.time() - start, 1), round(float(np.mean(acc)), 5),
-                             f"{opt.param_groups[0]['lr']:.3g}"])
-            log.flush()
-            acc = []
-        if step % snapshot == 0:
-            _snapshot(net, out, kind, step, minutes, batch, lr)
-    _snapshot(net, out, kind, step, minutes, batch, lr)
-    log.close()
-
-
-def _snapshot(net, out: Path, kind: str, step: int, minutes: float, batch: int, lr: float) -> None:
-    from rclib import model
-
-    model.save(copy.deepcopy(net).eval(), out / "snapshots" / f"step{step:06d}.pt",
-               meta={"fine_tuned_from": SOURCES[kind], "steps": step, "bpg_colour": "rgb",
-                     "command": f"python bench/finetune_rgb.py run --kind {kind} --minutes {minutes} "
-                                f"--batch {batch} --lr {lr}"})
+    command = f"python bench/finetune_rgb.py run --kind {kind} --minutes {minutes} --batch {batch} --lr {lr}"
+    train.fine_tune(net, pairs, ROOT / "data" / "runs" / RUNS[kind], lambda step, seconds: seconds / (minutes * 60),
+                    {"fine_tuned_from": SOURCES[kind], "bpg_colour": "rgb", "command": command},
+                    lr, batch, seed=seed, snapshot_every=snapshot)
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:

@@ -9,15 +9,19 @@ histogram) entropy of the residual r = x - x_l under three contexts a coder coul
 These are fitted to each picture (so slightly optimistic: no model cost) and need no training; a
 CNN can beat them only by finding structure in x_l that a histogram over these contexts misses.
 Beside them, `model`: the residual model's own bits (default the shipped weights), and
-model/hch; `tables`: what rclib's per-image tables cost (hch's contexts with r_R and r_G clipped to
+model/hch; `jnet`: for a picture decoded from a JPEG, the network for JPEG colour's own bits on
+its YCbCr residual (default RC's shipped weights for it, when shipped), else `model`, and
+jnet/hch; `tables`: what rclib's per-image tables cost (hch's contexts with r_R and r_G clipped to
 +-3, their header bytes included); `jpeg`: the tables in JPEG colour for a picture decoded from
 a JPEG (its residual in libjpeg's YCbCr, the codec's flag bit 4), else `tables`; `coded`: per
-channel the cheaper of network and table, or JPEG colour where that is cheaper still, as rclib
-codes it.  Means are weighted by subpixels, per validation package and over the whole set.
+channel the cheaper of network and table, or JPEG colour (per channel the cheaper of its table
+and its network) where that is cheaper still, as rclib codes it.  Means are weighted by subpixels, per validation package and over the whole set.
 
     python bench/residual_entropy.py [--qs 12 14 17] [--limit N] [--model PATH|none] [--csv F]
     python bench/residual_entropy.py --add-jpeg F    (the jpeg column, and coded with it, into a
                                                       CSV made before JPEG colour)
+    python bench/residual_entropy.py --add-jnet F    (the jnet column, and coded with it, into a
+                                                      CSV made before JPEG colour's network)
 """
 from __future__ import annotations
 
@@ -74,7 +78,7 @@ def residual_entropies(x: np.ndarray, x_l: np.ndarray) -> dict:
 
 def weighted(table, by):
     """Subpixel-weighted means of the numeric columns per group."""
-    cols = [c for c in ("bpg", "h0", "hch", "hctx", "hsp", "model", "tables", "jpeg", "coded", "webp") if c in table]
+    cols = [c for c in ("bpg", "h0", "hch", "hctx", "hsp", "model", "jnet", "tables", "jpeg", "coded", "webp") if c in table]
     sums = table[cols].multiply(table.subpixels, axis=0).assign(subpixels=table.subpixels)
     sums[by] = table[by]
     g = sums.groupby(by).sum()
@@ -82,6 +86,8 @@ def weighted(table, by):
     out.insert(0, "photos", table.groupby(by).size())
     if "model" in out:
         out["model/hch"] = out.model / out.hch
+    if "jnet" in out:
+        out["jnet/hch"] = out.jnet / out.hch
     return out
 
 
@@ -96,10 +102,16 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--model", default=str(model_lib.DEFAULT_WEIGHTS), help="weights, or 'none'")
     ap.add_argument("--csv", default=None, help="write the per-photo rows here")
+    ap.add_argument("--jpeg-model", default=str(model_lib.DEFAULT_JPEG_WEIGHTS["rc"]),
+                    help="weights for JPEG colour (the jnet column, when the file exists)")
     ap.add_argument("--add-jpeg", default=None, help="add the jpeg column (and coded with it) to this CSV")
+    ap.add_argument("--add-jnet", default=None, help="add the jnet column (and coded with it) to this CSV")
     args = ap.parse_args()
+    jnet = model_lib.load(args.jpeg_model) if Path(args.jpeg_model).exists() else None
     if args.add_jpeg:
         return add_jpeg(args.add_jpeg)
+    if args.add_jnet:
+        return add_jnet(args.add_jnet, jnet)
     net = None if args.model == "none" else model_lib.load(args.model)
     photos = data.list_images(data.prepare_embedded(progress=False) / "val")[:args.limit]
     rows = []
@@ -118,6 +130,8 @@ def main() -> int:
             if net is not None:
                 row["model"] = codec.estimate_residual_bits(x, x_l, q, net, tables=False) / x.size
                 row["coded"] = codec.estimate_residual_bits(x, x_l, q, net, bpg_file=blob) / x.size
+                if jnet is not None:
+                    row.update(jnet_bits(x, ycc, blob, q, jnet, row))
             rows.append(row)
     table = pd.DataFrame(rows)
     if args.csv:
@@ -149,6 +163,46 @@ def add_jpeg(csv) -> int:
     table["jpeg"] = pd.Series(jpeg)
     if "coded" in table:
         table["coded"] = table[["coded", "jpeg"]].min(axis=1)
+    atomic_write(csv, table.to_csv(index=False).encode(), force=True)
+    print(weighted(table, ["package", "q"]).round(4).to_string())
+    print(weighted(table.assign(package="all"), ["package", "q"]).round(4).to_string())
+    return 0
+
+
+def jnet_bits(x, ycc, blob: bytes, q: int, jnet, row) -> dict:
+    """A row's jnet (the JPEG-colour network's bits alone, bpsp; the RGB model's where the picture
+    is no decoded JPEG) and coded with JPEG colour's network."""
+    from rclib import bpg, codec
+
+    if ycc is None:
+        return {"jnet": row["model"]}
+    x_l_ycc = bpg.decode_ycbcr(blob).transpose(1, 2, 0)
+    alone = codec.residual_bit_map(ycc.transpose(1, 2, 0), x_l_ycc, q, jnet).sum(dtype=np.float64)
+    coded = codec.jpeg_colour_bits(x, blob, ycc, q, jnet)
+    return {"jnet": float(alone) / x.size, "coded": min(row["coded"], coded / x.size)}
+
+
+def add_jnet(csv, jnet) -> int:
+    """The jnet column, and coded with JPEG colour's network, computed into a CSV made before it
+    (BPG is deterministic, so the other columns are what a full run gives)."""
+    import pandas as pd
+
+    from rclib import bpg, colour, data
+    from rclib.imageio import atomic_write
+
+    if jnet is None:
+        sys.exit("no weights for JPEG colour: pass --jpeg-model")
+    table = pd.read_csv(csv)
+    root = data.prepare_embedded(progress=False) / "val"
+    new = {}
+    for image, part in table.groupby("image", sort=False):
+        x = data.load_rgb(root / f"{image}.png")
+        ycc = colour.jpeg_ycc_of(x)
+        for i, row in part.iterrows():
+            new[i] = jnet_bits(x, ycc, bpg.encode(x, int(row.q)) if ycc is not None else b"", int(row.q),
+                               jnet, row)
+    for col in ("jnet", "coded"):
+        table[col] = pd.Series({i: v.get(col, table.at[i, col] if col in table else np.nan) for i, v in new.items()})
     atomic_write(csv, table.to_csv(index=False).encode(), force=True)
     print(weighted(table, ["package", "q"]).round(4).to_string())
     print(weighted(table.assign(package="all"), ["package", "q"]).round(4).to_string())

@@ -950,25 +950,36 @@ def estimate_residual_bits(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=N
     """Ideal code length (bits) of x given x_l (BPG at Q q), as the coder would code it: the
     model's bits, or (tables) per pass and channel the per-image table's where that is smaller,
     a channel's table bytes counted when it is worth sending (the encoder's rule); with tables
-    and BPG's file, JPEG colour's bits where the picture has it and they are fewer (ycc: its
-    YCbCr, colour.jpeg_ycc_of, if known)."""
-    model = resolve_model(model)
+    and BPG's file, JPEG colour's bits where the picture has it and they are fewer (with a kind
+    by name, its weights for JPEG colour too where shipped; ycc: the picture's YCbCr,
+    colour.jpeg_ycc_of, if known)."""
+    named, model = model is None or isinstance(model, str), resolve_model(model)
     kind = model_lib.kind(model)
     by_model = _pass_sums(residual_bit_map(rgb, x_l_rgb, q, model), kind)
     if not tables:
         return float(by_model.sum())
-    rgb_bits = _rgb_residual_bits(rgb, x_l_rgb, by_model, kind)
-    jpeg = jpeg_colour_bits(rgb, bpg_file, ycc) if bpg_file is not None else None
+    rgb_bits = _coded_bits(rgb, x_l_rgb, by_model, kind)
+    jpeg = (jpeg_colour_bits(rgb, bpg_file, ycc, q, jpeg_model(kind) if named else None)
+            if bpg_file is not None else None)
     return rgb_bits if jpeg is None else min(rgb_bits, jpeg)
 
 
-def jpeg_colour_bits(rgb: np.ndarray, bpg_file: bytes, ycc: np.ndarray | None = None) -> float | None:
+def jpeg_colour_bits(rgb: np.ndarray, bpg_file: bytes, ycc: np.ndarray | None = None, q: int | None = None,
+                     net=None) -> float | None:
     """Bits of the residual in JPEG colour (every channel from its table, the table section
-    included), or None when the picture is no decoded JPEG (ycc: colour.jpeg_ycc_of(rgb), if known)."""
+    included; with `net`, weights for JPEG colour, and q, per pass and channel the fewer of the
+    table's and the network's, as the encoder chooses), or None when the picture is no decoded
+    JPEG (ycc: colour.jpeg_ycc_of(rgb), if known)."""
     ycc = colour.jpeg_ycc_of(rgb) if ycc is None else ycc
     if ycc is None:
         return None
-    return ycc_table_bits(ycc, bpg.decode_ycbcr(bpg_file))
+    x_l_ycc = bpg.decode_ycbcr(bpg_file)
+    by_tables = ycc_table_bits(ycc, x_l_ycc)
+    if net is None:
+        return by_tables
+    x, x_l = ycc.transpose(1, 2, 0), x_l_ycc.transpose(1, 2, 0)
+    kind = model_lib.kind(net)
+    return min(by_tables, _coded_bits(x, x_l, _pass_sums(residual_bit_map(x, x_l, q, net), kind), kind))
 
 
 def ycc_table_bits(ycc: np.ndarray, x_l_ycc: np.ndarray) -> float:
@@ -976,8 +987,9 @@ def ycc_table_bits(ycc: np.ndarray, x_l_ycc: np.ndarray) -> float:
     return _table_only_bits(_ycc_plane(ycc), _ycc_plane(x_l_ycc))
 
 
-def _rgb_residual_bits(rgb, x_l_rgb, by_model: np.ndarray, kind: str) -> float:
-    """The model's bits (passes, 3) with tables where the encoder's rule sends them."""
+def _coded_bits(rgb, x_l_rgb, by_model: np.ndarray, kind: str) -> float:
+    """The model's bits (passes, 3) with tables where the encoder's rule sends them ((H, W, 3)
+    pictures: RGB, or YCbCr in JPEG colour)."""
     counts = entropy.table_counts(model_lib.to_tensor(rgb), model_lib.to_tensor(x_l_rgb))
     freqs = [entropy.quantize_table(n) for n in counts]
     by_table = _pass_sums(_table_bit_maps(rgb, x_l_rgb, freqs), kind)

@@ -400,6 +400,74 @@ def train(cfg: TrainConfig, train_dir: Path, val_dir: Path, prepared_train: Path
     return summary
 
 
+def fine_tune(net, pairs: PairSet, out: Path, done_fraction, meta: dict, lr: float, batch: int = 8,
+              crop: int = 128, seed: int = 0, snapshot_every: int = 250, log_every: int = 50) -> int:
+    """Fine-tune shipped weights on other pairs (bench/finetune_rgb.py, bench/finetune_jpeg.py):
+    Adam, the mixture's shared tables at 10x the rate, the rate falling linearly to zero as
+    done_fraction(steps done, seconds) goes from 0 to 1 (a step budget or a clock).  Weights
+    snapshots go to out/snapshots every snapshot_every steps and at the end, each with a checkpoint
+    (weights, optimizer, sampler, clock) written atomically; a later call with the same
+    meta["command"] resumes from it.  out/log.csv: step, seconds, train_bpsp, lr.  Returns the
+    last step."""
+    out = Path(out)
+    ckpt = out / "checkpoint.pt"
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    named = list(net.named_parameters())
+    groups = [([p for n, p in named if not n.startswith("mix_")], lr),
+              ([p for n, p in named if n.startswith("mix_")], 10 * lr)]
+    opt = torch.optim.Adam([{"params": ps, "base": rate} for ps, rate in groups if ps])
+    step, elapsed = 0, 0.0
+    if ckpt.exists():
+        state = torch.load(ckpt, weights_only=False)
+        if state["command"] != meta["command"]:
+            raise ValueError(f"{ckpt} is from `{state['command']}`: delete it to start this run afresh")
+        net.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        step, elapsed = state["step"], state["seconds"]
+
+    def keep(step: int, seconds: float) -> None:
+        save(copy.deepcopy(net).eval(), out / "snapshots" / f"step{step:06d}.pt", meta={**meta, "steps": step})
+        tmp = ckpt.with_suffix(".tmp")
+        torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "step": step, "seconds": seconds,
+                    "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+                    "command": meta["command"]}, tmp)
+        os.replace(tmp, ckpt)
+
+    (out / "snapshots").mkdir(parents=True, exist_ok=True)
+    log = open(out / "log.csv", "a" if step else "w", newline="")
+    writer = _log_writer(log)
+    if not step:
+        writer.writerow(["step", "seconds", "train_bpsp", "lr"])
+    net.train()
+    start, running, last = time.time() - elapsed, [], step
+    while (fraction := done_fraction(step, time.time() - start)) < 1:
+        for group in opt.param_groups:
+            group["lr"] = group["base"] * (1.0 - fraction)
+        x, x_l, q = pairs.batch(rng, batch, crop)
+        loss = loss_of(net, x, x_l, q, kind(net) == "rc+", rng)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
+        opt.step()
+        step += 1
+        running.append(loss.item())
+        if step % log_every == 0:
+            writer.writerow([step, round(time.time() - start, 1), round(float(np.mean(running)), 5),
+                             f"{opt.param_groups[0]['lr']:.3g}"])
+            log.flush()
+            running = []
+        if step % snapshot_every == 0:
+            keep(step, time.time() - start)
+            last = step
+    if step != last:
+        keep(step, time.time() - start)
+    log.close()
+    return step
+
+
 def fill_validation(run_dir: Path, cfg: TrainConfig, val_dir: Path, prepared_val: Path,
                     progress: bool = True) -> dict[int, float]:
     """Score a run's weight snapshots (out/snapshots/, kept by a segment trained where the

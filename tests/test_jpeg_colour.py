@@ -241,8 +241,12 @@ def test_a_network_for_jpeg_colour_never_makes_the_file_longer(monkeypatch, deco
         tables = rclib.compress(x, q=14, model="rc")
         monkeypatch.setattr(model_lib, "DEFAULT_JPEG_WEIGHTS", {"rc": model_lib.DEFAULT_RGB_WEIGHTS["rc"]})
         assert codec.info(tables)["version"] == codec.JPEG_VERSION, name
-        assert len(with_net) <= len(tables), name
+        assert codec.info(with_net)["jpeg_colour"] and len(with_net) <= len(tables), name
         assert np.array_equal(rclib.decompress(with_net), x), name
+        bpg_file = codec.extract_bpg(with_net)  # the estimate with the network: the encoder's choice
+        by_net = codec.jpeg_colour_bits(x, bpg_file, q=14, net=jpeg_weights["rc"])
+        assert by_net <= codec.jpeg_colour_bits(x, bpg_file), name
+        assert abs(by_net - codec.estimate_coded_bits(x, with_net)) <= 0.01 * by_net + 64, name
 
 
 @pytest.mark.parametrize("case", ["version7", "tau", "weights"])

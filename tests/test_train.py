@@ -278,3 +278,36 @@ def test_a_short_annealed_ending_forks_from_a_longer_run(monkeypatch):
     long_run = train.profile("cpu+wide")
     assert train.learning_rate(cfg, 13500) == pytest.approx(train.learning_rate(long_run, 13500))
     assert train.learning_rate(cfg, 14800) == 0.0
+
+
+def test_fine_tuning_resumes_where_it_stopped(tiny_dataset, tmp_path):
+    """train.fine_tune (bench/finetune_*.py): a run stopped after a snapshot and called again ends
+    with exactly the weights of one that never stopped; its log, snapshots and the refusal to
+    resume another run's checkpoint."""
+    from rclib import prep
+
+    prepared = tmp_path / "prep"
+    prep.prep(tiny_dataset / "train", prepared, qs=[12, 13], workers=1, progress=False)
+    pairs = train.PairSet(tiny_dataset / "train", prepared, [12, 13])
+    meta = {"command": "tiny fine-tune"}
+
+    def tune(out, stop_at=None):
+        torch.manual_seed(1)
+        net = model_lib.ResidualModel(model_lib.CONFIGS["tiny"])
+        budget = lambda step, seconds: 1.0 if stop_at and step >= stop_at else step / 6  # noqa: E731
+        return train.fine_tune(net, pairs, out, budget, meta, 1e-3, batch=2, crop=32,
+                               snapshot_every=2, log_every=2)
+
+    assert tune(tmp_path / "straight") == 6
+    assert tune(tmp_path / "stopped", stop_at=4) == 4
+    assert tune(tmp_path / "stopped") == 6
+    ids = [model_lib.weights_id(model_lib.load(run / "snapshots" / "step000006.pt"))
+           for run in (tmp_path / "straight", tmp_path / "stopped")]
+    assert ids[0] == ids[1]
+    rows = list(csv.DictReader(open(tmp_path / "stopped" / "log.csv")))
+    assert [int(r["step"]) for r in rows] == [2, 4, 6]
+    assert float(rows[-1]["lr"]) == pytest.approx(1e-3 / 6, rel=1e-2)  # the last step: a sixth of the rate
+    assert json.loads((tmp_path / "stopped" / "snapshots" / "step000004.json").read_text())["steps"] == 4
+    with pytest.raises(ValueError, match="delete it"):
+        train.fine_tune(model_lib.ResidualModel(model_lib.CONFIGS["tiny"]), pairs, tmp_path / "stopped",
+                        lambda step, seconds: step / 8, {"command": "another"}, 1e-3)
