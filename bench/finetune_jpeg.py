@@ -12,6 +12,7 @@ too) score it.
     python bench/finetune_jpeg.py prep                  # regions and BPG's YCbCr (rclib's cache)
     python bench/finetune_jpeg.py run --steps 3000      # snapshots in data/runs/rc_jpeg (--kind rc+)
     python bench/finetune_jpeg.py score                 # docs/finetune_jpeg.csv
+    python bench/finetune_jpeg.py ship --step N         # data/models/rc_jpeg_cpu.pt
 """
 from __future__ import annotations
 
@@ -164,15 +165,46 @@ def table(csv_path: Path) -> str:
     return "\n".join(lines)
 
 
+def ship(kind: str, step: int) -> None:
+    """A snapshot as the kind's weights for JPEG colour (model.DEFAULT_JPEG_WEIGHTS), with a JSON
+    saying how it was made and, where score has it, its validation bits beside the tables'."""
+    import json
+
+    import pandas as pd
+
+    from rclib import model
+    from rclib.imageio import atomic_write
+
+    source = RUN[kind] / "snapshots" / f"step{step:06d}.pt"
+    info = json.loads(source.with_suffix(".json").read_text())
+    base = json.loads((ROOT / "data" / "models" / SOURCE[kind]).with_suffix(".json").read_text())
+    info["fine_tuned_from"] = {"file": SOURCE[kind], "weights_id": base["weights_id"], "steps": base.get("steps")}
+    info["training_set"] = (f"{REGIONS} seeded {SIZE}-pixel regions of each training photo whose source is a "
+                            f"JPEG, those that are decoded JPEGs, in their JPEG YCbCr; BPG's decoded YCbCr at "
+                            f"{QS_PER_REGION} seeded Qs of {QS[0]}..{QS[-1]} (bench/finetune_jpeg.py prep)")
+    if SCORES[kind].exists():
+        d = pd.read_csv(SCORES[kind])
+        if f"step {step}" in d:
+            mean = lambda part, col: round(float((part[col] * part.subpixels).sum() / part.subpixels.sum()), 5)  # noqa: E731
+            info["val_native_crops"] = {f"q{q}": {"tables": mean(part, "tables"), "network": mean(part, f"step {step}")}
+                                        for q, part in d.groupby("q")}
+    model.load(source)
+    dest = model.DEFAULT_JPEG_WEIGHTS[kind]
+    atomic_write(dest, source.read_bytes(), force=True)
+    atomic_write(dest.with_suffix(".json"), (json.dumps(info, indent=2) + "\n").encode(), force=True)
+    print(f"{dest.name}: {info['weights_id'][:12]}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("command", choices=["prep", "run", "score", "table"])
+    ap.add_argument("command", choices=["prep", "run", "score", "table", "ship"])
     ap.add_argument("--kind", choices=sorted(SOURCE), default="rc")
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--snapshot", type=int, default=250)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--step", type=int, help="ship: the snapshot")
     ap.add_argument("--every", type=int, default=500, help="score: snapshots every N steps")
     ap.add_argument("--csv", type=Path, default=None, help="score: write here (default docs/finetune_jpeg[_rcplus].csv)")
     args = ap.parse_args()
@@ -182,8 +214,10 @@ def main() -> None:
         run(args.kind, args.steps, args.batch, args.lr, args.snapshot, args.seed)
     elif args.command == "score":
         score(args.kind, args.every, args.csv or SCORES[args.kind])
-    else:
+    elif args.command == "table":
         print(table(args.csv or SCORES[args.kind]))
+    else:
+        ship(args.kind, args.step)
 
 
 if __name__ == "__main__":

@@ -222,10 +222,10 @@ def unpack_header(data: bytes) -> tuple[Header, int]:
     if flags & FLAG_BLEND and (not flags & FLAG_TABLES or not 0 < bmask < full or bmask & mask
                                or any(not 0 < a + b <= 64 for a, b in blend_ab)):
         raise FormatError("corrupt .rc file (blends)")
-    if flags & FLAG_JPEG and (flags & (FLAG_TAU | FLAG_BLEND)
-                              or version < FLOAT_VERSION and (not flags & FLAG_TABLES or mask != full - 1)):
-        raise FormatError("corrupt .rc file (JPEG colour before version 8 needs tables for every "
-                          "pass and channel, and never has tau or blends)")
+    if flags & FLAG_JPEG and (flags & FLAG_BLEND or version < FLOAT_VERSION
+                              and (flags & FLAG_TAU or not flags & FLAG_TABLES or mask != full - 1)):
+        raise FormatError("corrupt .rc file (JPEG colour never has blends, and before version 8 "
+                          "needs tables for every pass and channel and has no tau)")
     if version >= FLOAT_VERSION and flags & FLAG_TABLES and mask == full - 1:
         raise FormatError("corrupt .rc file (a version-8 file runs a network for some channel)")
     tables = unpack_tables(_channels_of(mask | bmask), blob, window) if flags & FLAG_TABLES else None
@@ -564,8 +564,8 @@ def _jpeg_colour_file(rgb: np.ndarray, flags: int, q: int, model, bpg_file: byte
     """The picture coded in JPEG colour (flag bit 4), or None when it is no decoded JPEG: the
     YCbCr that libjpeg turns into it, minus BPG's decoded YCbCr, every pass and channel from a
     per-image table (its G and B rows: Cb given e_Y, Cr given e_Y and e_Cb), or with `net` (the
-    kind's weights for JPEG colour, jpeg_model) each channel from the shorter of the table and the
-    network, which then names its weights (version 8).  ycc: the picture's YCbCr, if known."""
+    kind's weights for JPEG colour, jpeg_model, with a per-image tau) each channel from the shorter
+    of the table and the network, which then names its weights (version 8).  ycc: the picture's YCbCr, if known."""
     ycc = colour.jpeg_ycc_of(rgb) if ycc is None else ycc
     if ycc is None:
         return None
@@ -575,23 +575,28 @@ def _jpeg_colour_file(rgb: np.ndarray, flags: int, q: int, model, bpg_file: byte
     freqs = [entropy.quantize_table(n) for n in entropy.table_counts(x, x_l, window)]
     spans = _strips(rgb.shape[0], rows)
     full = (1 << 3 * PASSES[kind]) - 1
+    fitted = None
     if net is None:
         per_strip, chosen, mask = _table_streams(freqs, x, x_l, spans, window, kind), freqs, full
-    else:
+    else:  # always with a fitted tau: it tells the network the picture's noise, as its table knows it
+        fitted = _fit_tau(net, x, x_l, q, spans)
+        t = None if fitted is None else torch.from_numpy(fitted)
+
         def code(span):
             y0, y1 = span
             if kind == "rc+":
-                return _plus_strip(net, x_l, y0, y1, window, x=x)
-            return entropy.encode(_strip_mixture(net, x_l, q, y0, y1), x[:, :, y0:y1], x_l[:, :, y0:y1], window)
+                return _plus_strip(net, x_l, y0, y1, window, x=x, tau=t)
+            mix = _strip_mixture(net, x_l, q, y0, y1).with_tau(t)
+            return entropy.encode(mix, x[:, :, y0:y1], x_l[:, :, y0:y1], window)
 
         per_strip = entropy.parallel_map(code, spans)
         chosen, mask, _ = _choose_tables(per_strip, freqs, x, x_l, spans, window, kind)
     networked = mask != full
     streams = [s for strip in per_strip for s in strip]
     header = Header(rgb.shape[1], rgb.shape[0], q, window, rows, _weights_id(net if networked else model),
-                    pixels_sha256(rgb), len(bpg_file), [len(s) for s in streams], flags | FLAG_JPEG, None,
-                    kind, FLOAT_VERSION if networked else JPEG_VERSION, chosen, mask,
-                    numerics=fingerprint_bytes() if networked else b"")
+                    pixels_sha256(rgb), len(bpg_file), [len(s) for s in streams], flags | FLAG_JPEG,
+                    fitted if networked else None, kind, FLOAT_VERSION if networked else JPEG_VERSION,
+                    chosen, mask, numerics=fingerprint_bytes() if networked else b"")
     return pack_header(header) + bpg_file + b"".join(streams)
 
 
@@ -968,7 +973,7 @@ def jpeg_colour_bits(rgb: np.ndarray, bpg_file: bytes, ycc: np.ndarray | None = 
                      net=None) -> float | None:
     """Bits of the residual in JPEG colour (every channel from its table, the table section
     included; with `net`, weights for JPEG colour, and q, per pass and channel the fewer of the
-    table's and the network's, as the encoder chooses), or None when the picture is no decoded
+    table's and the network's with its fitted tau, as the encoder chooses), or None when the picture is no decoded
     JPEG (ycc: colour.jpeg_ycc_of(rgb), if known)."""
     ycc = colour.jpeg_ycc_of(rgb) if ycc is None else ycc
     if ycc is None:
@@ -979,7 +984,11 @@ def jpeg_colour_bits(rgb: np.ndarray, bpg_file: bytes, ycc: np.ndarray | None = 
         return by_tables
     x, x_l = ycc.transpose(1, 2, 0), x_l_ycc.transpose(1, 2, 0)
     kind = model_lib.kind(net)
-    return min(by_tables, _coded_bits(x, x_l, _pass_sums(residual_bit_map(x, x_l, q, net), kind), kind))
+    spans = _strips(x.shape[0], strip_rows(x.shape[1], x.shape[0]))
+    fitted = _fit_tau(net, model_lib.to_tensor(x), model_lib.to_tensor(x_l), q, spans)  # as the encoder does
+    by_model = _pass_sums(residual_bit_map(x, x_l, q, net, tau=fitted), kind)
+    tau_bits = 0 if fitted is None else 8 * _TAU.size * len(fitted)
+    return min(by_tables, _coded_bits(x, x_l, by_model, kind) + tau_bits)
 
 
 def ycc_table_bits(ycc: np.ndarray, x_l_ycc: np.ndarray) -> float:

@@ -83,8 +83,9 @@ def test_decoded_jpegs_round_trip_in_jpeg_colour(decoded, net, tiny_model, tiny_
         for q in (12, 17):
             blob = rclib.compress(x, q=q, model=model)
             info = codec.info(blob)
-            assert info["jpeg_colour"] and info["version"] == codec.JPEG_VERSION, (name, q)
-            assert info["table_channels"] == "RGB" and not info["tau"]
+            networked = info["version"] == codec.FLOAT_VERSION  # a kind by name, where JPEG weights win
+            assert info["jpeg_colour"] and (info["version"] == codec.JPEG_VERSION or networked and net in ("rc", "rc+"))
+            assert networked or info["table_channels"] == "RGB" and not info["tau"]
             assert np.array_equal(rclib.decompress(blob, model=model), x), (name, q)
             rgb_only = rclib.compress(x, q=q, model=model, jpeg=False)
             assert not codec.info(rgb_only)["jpeg_colour"]
@@ -249,18 +250,21 @@ def test_a_network_for_jpeg_colour_never_makes_the_file_longer(monkeypatch, deco
         assert abs(by_net - codec.estimate_coded_bits(x, with_net)) <= 0.01 * by_net + 64, name
 
 
-@pytest.mark.parametrize("case", ["version7", "tau", "weights"])
+@pytest.mark.parametrize("case", ["version7", "blend", "tau", "weights"])
 def test_crafted_networked_jpeg_colour_files_are_refused(monkeypatch, decoded, jpeg_weights, case):
     """A networked JPEG-colour file whose header (checksum made right) says version 7 (JPEG colour
-    from tables alone before 8), carries a tau, or names other weights fails loudly."""
+    from tables alone before 8), carries a blend, another tau or names other weights fails loudly."""
     monkeypatch.setattr(codec, "coder_masks", _forced_masks)
     blob = rclib.compress(decoded["chelsea"][:64, :96], q=14, model="rc")
     header, pos = codec.unpack_header(blob)
     assert header.version == codec.FLOAT_VERSION and header.flags & codec.FLAG_JPEG
     if case == "version7":
         header = dataclasses.replace(header, version=codec.FLOAT_VERSION - 1, numerics=b"")
+    elif case == "blend":
+        header = dataclasses.replace(header, blend_mask=2, blend_ab=((0, 0), (8, 8), (0, 0)))
     elif case == "tau":
-        header = dataclasses.replace(header, tau=np.ones((1, 3, 5), np.float32))
+        assert header.tau is not None  # (JPEG colour's network always fits one)
+        header = dataclasses.replace(header, tau=header.tau * 1.5)
     else:
         header = dataclasses.replace(header, weights_id=bytes(32))
     bad = codec.pack_header(header) + blob[pos:]
@@ -271,8 +275,8 @@ def test_crafted_networked_jpeg_colour_files_are_refused(monkeypatch, decoded, j
 # ----------------------------------------------------------------------------- crafted files
 @pytest.fixture(scope="module")
 def jpeg_file(decoded):
-    blob = rclib.compress(decoded["chelsea"][:64, :96], q=14, model="rc")
-    assert codec.info(blob)["jpeg_colour"]
+    blob = rclib.compress(decoded["chelsea"][:64, :96], q=14, model=codec.default_model("rc"))
+    assert codec.info(blob)["jpeg_colour"] and codec.info(blob)["version"] == codec.JPEG_VERSION
     return blob
 
 
