@@ -109,9 +109,11 @@ def main() -> int:
     args = ap.parse_args()
     jnet = model_lib.load(args.jpeg_model) if Path(args.jpeg_model).exists() else None
     if args.add_jpeg:
-        return add_jpeg(args.add_jpeg)
+        return add_columns(args.add_jpeg)
     if args.add_jnet:
-        return add_jnet(args.add_jnet, jnet)
+        if jnet is None:
+            sys.exit("no weights for JPEG colour: pass --jpeg-model")
+        return add_columns(args.add_jnet, jnet)
     net = None if args.model == "none" else model_lib.load(args.model)
     photos = data.list_images(data.prepare_embedded(progress=False) / "val")[:args.limit]
     rows = []
@@ -143,10 +145,11 @@ def main() -> int:
     return 0
 
 
-def add_jpeg(csv) -> int:
-    """The jpeg column, and coded as the encoder now chooses (the cheaper of the RGB coding and
-    JPEG colour), computed into a CSV made before JPEG colour; BPG is deterministic, so the
-    other columns are what a full run gives."""
+def add_columns(csv, jnet=None) -> int:
+    """Columns computed into a CSV made before them (BPG is deterministic, so the other columns
+    are what a full run gives): jpeg, and coded as the encoder now chooses (the cheaper of the
+    RGB coding and JPEG colour); with jnet, weights for JPEG colour, also the jnet column and
+    coded with them."""
     import pandas as pd
 
     from rclib import bpg, codec, colour, data
@@ -154,15 +157,20 @@ def add_jpeg(csv) -> int:
 
     table = pd.read_csv(csv)
     root = data.prepare_embedded(progress=False) / "val"
-    jpeg = {}
+    new = {}
     for image, part in table.groupby("image", sort=False):
         x = data.load_rgb(root / f"{image}.png")
         ycc = colour.jpeg_ycc_of(x)
         for i, row in part.iterrows():
-            jpeg[i] = row.tables if ycc is None else codec.jpeg_colour_bits(x, bpg.encode(x, int(row.q)), ycc) / x.size
-    table["jpeg"] = pd.Series(jpeg)
-    if "coded" in table:
-        table["coded"] = table[["coded", "jpeg"]].min(axis=1)
+            blob = None if ycc is None else bpg.encode(x, int(row.q))
+            cols = {"jpeg": row.tables if ycc is None else codec.jpeg_colour_bits(x, blob, ycc) / x.size}
+            if "coded" in row:
+                cols["coded"] = min(row.coded, cols["jpeg"])
+            if jnet is not None:
+                cols.update(jnet_bits(x, ycc, blob, int(row.q), jnet, {**row, **cols}))
+            new[i] = cols
+    for col in new[next(iter(new))]:
+        table[col] = pd.Series({i: v[col] for i, v in new.items()})
     atomic_write(csv, table.to_csv(index=False).encode(), force=True)
     print(weighted(table, ["package", "q"]).round(4).to_string())
     print(weighted(table.assign(package="all"), ["package", "q"]).round(4).to_string())
@@ -180,33 +188,6 @@ def jnet_bits(x, ycc, blob: bytes, q: int, jnet, row) -> dict:
     alone = codec.residual_bit_map(ycc.transpose(1, 2, 0), x_l_ycc, q, jnet).sum(dtype=np.float64)
     coded = codec.jpeg_colour_bits(x, blob, ycc, q, jnet)
     return {"jnet": float(alone) / x.size, "coded": min(row["coded"], coded / x.size)}
-
-
-def add_jnet(csv, jnet) -> int:
-    """The jnet column, and coded with JPEG colour's network, computed into a CSV made before it
-    (BPG is deterministic, so the other columns are what a full run gives)."""
-    import pandas as pd
-
-    from rclib import bpg, colour, data
-    from rclib.imageio import atomic_write
-
-    if jnet is None:
-        sys.exit("no weights for JPEG colour: pass --jpeg-model")
-    table = pd.read_csv(csv)
-    root = data.prepare_embedded(progress=False) / "val"
-    new = {}
-    for image, part in table.groupby("image", sort=False):
-        x = data.load_rgb(root / f"{image}.png")
-        ycc = colour.jpeg_ycc_of(x)
-        for i, row in part.iterrows():
-            new[i] = jnet_bits(x, ycc, bpg.encode(x, int(row.q)) if ycc is not None else b"", int(row.q),
-                               jnet, row)
-    for col in ("jnet", "coded"):
-        table[col] = pd.Series({i: v.get(col, table.at[i, col] if col in table else np.nan) for i, v in new.items()})
-    atomic_write(csv, table.to_csv(index=False).encode(), force=True)
-    print(weighted(table, ["package", "q"]).round(4).to_string())
-    print(weighted(table.assign(package="all"), ["package", "q"]).round(4).to_string())
-    return 0
 
 
 if __name__ == "__main__":
