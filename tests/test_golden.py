@@ -97,7 +97,8 @@ def test_todays_default_weights_of_each_kind_have_a_golden_file():
     """New weights must not orphan files: the files the shipped defaults write today are pinned too."""
     ids = {codec.unpack_header(p.read_bytes())[0].weights_id.hex() for p in GOLDEN}
     shipped = [model_lib.DEFAULT_WEIGHTS, model_lib.DEFAULT_PLUS_WEIGHTS]
-    for weights in shipped + [p for p in model_lib.DEFAULT_RGB_WEIGHTS.values() if p.exists()]:
+    copies = [*model_lib.DEFAULT_RGB_WEIGHTS.values(), *model_lib.DEFAULT_JPEG_WEIGHTS.values()]
+    for weights in shipped + [p for p in copies if p.exists()]:
         assert model_lib.weights_id(model_lib.load(weights)) in ids, weights.name
 
 
