@@ -179,9 +179,10 @@ def ship(kind: str, step: int) -> None:
     info = json.loads(source.with_suffix(".json").read_text())
     base = json.loads((ROOT / "data" / "models" / SOURCE[kind]).with_suffix(".json").read_text())
     info["fine_tuned_from"] = {"file": SOURCE[kind], "weights_id": base["weights_id"], "steps": base.get("steps")}
-    info["training_set"] = (f"{REGIONS} seeded {SIZE}-pixel regions of each training photo whose source is a "
-                            f"JPEG, those that are decoded JPEGs, in their JPEG YCbCr; BPG's decoded YCbCr at "
-                            f"{QS_PER_REGION} seeded Qs of {QS[0]}..{QS[-1]} (bench/finetune_jpeg.py prep)")
+    info["training_set"] = {**base["training_set"],
+                            "regions": f"{REGIONS} seeded {SIZE}-pixel regions of each of these photos whose source "
+                                       f"is a JPEG, those that are decoded JPEGs, in their JPEG YCbCr; BPG's decoded "
+                                       f"YCbCr at {QS_PER_REGION} seeded Qs of {QS[0]}..{QS[-1]} (bench/finetune_jpeg.py prep)"}
     if SCORES[kind].exists():
         d = pd.read_csv(SCORES[kind])
         if f"step {step}" in d:
