@@ -597,7 +597,16 @@ def _jpeg_colour_file(rgb: np.ndarray, flags: int, q: int, model, bpg_file: byte
                     pixels_sha256(rgb), len(bpg_file), [len(s) for s in streams], flags | FLAG_JPEG,
                     fitted if networked else None, kind, FLOAT_VERSION if networked else JPEG_VERSION,
                     chosen, mask, numerics=fingerprint_bytes() if networked else b"")
-    return pack_header(header) + bpg_file + b"".join(streams)
+    out = pack_header(header) + bpg_file + b"".join(streams)
+    if networked:  # the network's channels must also pay for its tau and the float path's name
+        tables_only = _jpeg_colour_file(rgb, flags, q, model, bpg_file, rows, ycc)
+        return out if _keep_networked(out, tables_only) else tables_only
+    return out
+
+
+def _keep_networked(networked: bytes, tables_only: bytes) -> bool:
+    """Whether JPEG colour keeps its file with the network's channels over the one from tables."""
+    return len(networked) < len(tables_only)
 
 
 def jpeg_planes(ycc: np.ndarray, bpg_file: bytes) -> tuple[torch.Tensor, torch.Tensor]:

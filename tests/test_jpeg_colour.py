@@ -205,6 +205,12 @@ def _forced_masks(by_model, by_table, side, by_blend=None):
     return sum(1 << 3 * k for k in range(len(by_model))), 0, float("inf")
 
 
+def _force_network(monkeypatch):
+    """_forced_masks, and the networked file kept even where tables alone come out shorter."""
+    monkeypatch.setattr(codec, "coder_masks", _forced_masks)
+    monkeypatch.setattr(codec, "_keep_networked", lambda networked, tables_only: True)
+
+
 @pytest.fixture
 def jpeg_weights(monkeypatch):
     """Each kind's weights for BPG in RGB stand in for its JPEG-colour weights (zoo weights decode
@@ -217,8 +223,8 @@ def jpeg_weights(monkeypatch):
 
 @pytest.mark.parametrize("kind", ["rc", "rc+"])
 def test_jpeg_colour_channels_from_the_network_round_trip(monkeypatch, decoded, jpeg_weights, kind):
-    monkeypatch.setattr(codec, "coder_masks", _forced_masks)
-    x = decoded["coffee_odd"]
+    _force_network(monkeypatch)
+    x = decoded["coffee_odd"][:81, :117]  # odd sizes; small, as the network and tau run here
     blob = rclib.compress(x, q=14, model=kind)
     info = codec.info(blob)
     assert info["jpeg_colour"] and info["version"] == codec.FLOAT_VERSION and info["float_path"]
@@ -237,6 +243,7 @@ def test_jpeg_colour_channels_from_the_network_round_trip(monkeypatch, decoded, 
 def test_a_network_for_jpeg_colour_never_makes_the_file_longer(monkeypatch, decoded, jpeg_weights):
     """Left to choose, the coder keeps the network per channel only where it is shorter."""
     for name, x in decoded.items():
+        x = x[:97, :131]
         with_net = rclib.compress(x, q=14, model="rc")
         monkeypatch.setattr(model_lib, "DEFAULT_JPEG_WEIGHTS", {})
         tables = rclib.compress(x, q=14, model="rc")
@@ -254,7 +261,7 @@ def test_a_network_for_jpeg_colour_never_makes_the_file_longer(monkeypatch, deco
 def test_crafted_networked_jpeg_colour_files_are_refused(monkeypatch, decoded, jpeg_weights, case):
     """A networked JPEG-colour file whose header (checksum made right) says version 7 (JPEG colour
     from tables alone before 8), carries a blend, another tau or names other weights fails loudly."""
-    monkeypatch.setattr(codec, "coder_masks", _forced_masks)
+    _force_network(monkeypatch)
     blob = rclib.compress(decoded["chelsea"][:64, :96], q=14, model="rc")
     header, pos = codec.unpack_header(blob)
     assert header.version == codec.FLOAT_VERSION and header.flags & codec.FLAG_JPEG
