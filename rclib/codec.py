@@ -575,33 +575,39 @@ def _jpeg_colour_file(rgb: np.ndarray, flags: int, q: int, model, bpg_file: byte
     freqs = [entropy.quantize_table(n) for n in entropy.table_counts(x, x_l, window)]
     spans = _strips(rgb.shape[0], rows)
     full = (1 << 3 * PASSES[kind]) - 1
-    fitted = None
+
+    def file(per_strip, chosen, mask, weights, tau=None) -> bytes:
+        """The file of these streams: from tables alone (version 6), or running `weights` (8)."""
+        networked = mask != full
+        streams = [s for strip in per_strip for s in strip]
+        header = Header(rgb.shape[1], rgb.shape[0], q, window, rows, _weights_id(weights), pixels_sha256(rgb),
+                        len(bpg_file), [len(s) for s in streams], flags | FLAG_JPEG, tau, kind,
+                        FLOAT_VERSION if networked else JPEG_VERSION, chosen, mask,
+                        numerics=fingerprint_bytes() if networked else b"")
+        return pack_header(header) + bpg_file + b"".join(streams)
+
+    by_table = _table_streams(freqs, x, x_l, spans, window, kind)
+    tables_only = file(by_table, freqs, full, model)
     if net is None:
-        per_strip, chosen, mask = _table_streams(freqs, x, x_l, spans, window, kind), freqs, full
-    else:  # always with a fitted tau: it tells the network the picture's noise, as its table knows it
-        fitted = _fit_tau(net, x, x_l, q, spans)
-        t = None if fitted is None else torch.from_numpy(fitted)
+        return tables_only
+    # always with a fitted tau: it tells the network the picture's noise, as its table knows it
+    fitted = _fit_tau(net, x, x_l, q, spans)
+    t = None if fitted is None else torch.from_numpy(fitted)
 
-        def code(span):
-            y0, y1 = span
-            if kind == "rc+":
-                return _plus_strip(net, x_l, y0, y1, window, x=x, tau=t)
-            mix = _strip_mixture(net, x_l, q, y0, y1).with_tau(t)
-            return entropy.encode(mix, x[:, :, y0:y1], x_l[:, :, y0:y1], window)
+    def code(span):
+        y0, y1 = span
+        if kind == "rc+":
+            return _plus_strip(net, x_l, y0, y1, window, x=x, tau=t)
+        mix = _strip_mixture(net, x_l, q, y0, y1).with_tau(t)
+        return entropy.encode(mix, x[:, :, y0:y1], x_l[:, :, y0:y1], window)
 
-        per_strip = entropy.parallel_map(code, spans)
-        chosen, mask, _ = _choose_tables(per_strip, freqs, x, x_l, spans, window, kind)
-    networked = mask != full
-    streams = [s for strip in per_strip for s in strip]
-    header = Header(rgb.shape[1], rgb.shape[0], q, window, rows, _weights_id(net if networked else model),
-                    pixels_sha256(rgb), len(bpg_file), [len(s) for s in streams], flags | FLAG_JPEG,
-                    fitted if networked else None, kind, FLOAT_VERSION if networked else JPEG_VERSION,
-                    chosen, mask, numerics=fingerprint_bytes() if networked else b"")
-    out = pack_header(header) + bpg_file + b"".join(streams)
-    if networked:  # the network's channels must also pay for its tau and the float path's name
-        tables_only = _jpeg_colour_file(rgb, flags, q, model, bpg_file, rows, ycc)
-        return out if _keep_networked(out, tables_only) else tables_only
-    return out
+    per_strip = entropy.parallel_map(code, spans)
+    chosen, mask, _ = _choose_tables(per_strip, freqs, x, x_l, spans, window, kind, by_table=by_table)
+    if mask == full:
+        return tables_only
+    # the network's channels must also pay for its tau and the float path's name
+    out = file(per_strip, chosen, mask, net, fitted)
+    return out if _keep_networked(out, tables_only) else tables_only
 
 
 def _keep_networked(networked: bytes, tables_only: bytes) -> bool:
@@ -640,13 +646,14 @@ def _table_streams(freqs: list[np.ndarray], x, x_l, spans, window, kind) -> list
 
 
 def _choose_tables(per_strip: list[list[bytes]], freqs: list[np.ndarray], x, x_l, spans, window, kind,
-                   by_blend: list[list[bytes]] | None = None):
+                   by_blend: list[list[bytes]] | None = None, by_table: list[list[bytes]] | None = None):
     """Code every strip (and pass) with the per-image tables too; send a channel's table when it
     saves more than its own bytes, and then code each pass's channel with whichever of the model,
     the table (and the blend, whose streams by_blend holds) is shorter, replacing the model's
     streams in per_strip where another wins.  Returns the header's tables, table mask and blend
-    mask ((None, 0, 0) when no table is worth sending)."""
-    by_table = _table_streams(freqs, x, x_l, spans, window, kind)
+    mask ((None, 0, 0) when no table is worth sending).  by_table: the table streams, when the
+    caller has coded them already."""
+    by_table = _table_streams(freqs, x, x_l, spans, window, kind) if by_table is None else by_table
     phases = range(PASSES[kind])
     sizes = lambda strips: np.array([[sum(len(s[6 * k + 2 * c]) + len(s[6 * k + 2 * c + 1]) for s in strips)  # noqa: E731
                                       for c in range(3)] for k in range(len(phases))])
