@@ -37,20 +37,25 @@ def cat(parts: list[tuple[Mixture, torch.Tensor, torch.Tensor]]):
 
 
 def optimize(mix: Mixture, x: torch.Tensor, x_l: torch.Tensor, steps: int = STEPS) -> np.ndarray | None:
-    """Fit tau on (a subsample of) a picture; returns float32 (3, K), or None if it does not help."""
+    """Fit tau on (a subsample of) a picture; returns float32 (3, K), or None if it does not help.
+
+    Each step's loss is the bits at the tau it starts from, so one forward pass per step scores
+    every tau tried: the best of the `steps` taus after the start, kept if below the start's bits."""
     log_tau = torch.zeros(3, K, requires_grad=True)
     opt = torch.optim.SGD([log_tau], lr=LR, momentum=MOMENTUM)
-    with torch.no_grad():
-        before = float(bits_per_subpixel(mix, x, x_l))
-    best, best_bits = None, before
-    for _ in range(steps):
-        loss = bits_per_subpixel(mix.with_tau(torch.exp(log_tau)), x, x_l)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    best, best_bits = None, None
+    for i in range(steps + 1):
         tau = torch.exp(log_tau.detach()).to(torch.float32)
-        with torch.no_grad():
-            bits = float(bits_per_subpixel(mix.with_tau(tau), x, x_l))
-        if bits < best_bits:
+        last = i == steps
+        with torch.set_grad_enabled(not last):
+            loss = bits_per_subpixel(mix.with_tau(torch.exp(log_tau)), x, x_l)
+        bits = float(loss.detach())
+        if i == 0:
+            best_bits = bits  # the start (tau = 1) is the bar; it is never returned
+        elif bits < best_bits:
             best, best_bits = tau.numpy().copy(), bits
+        if not last:
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
     return best

@@ -50,9 +50,13 @@ def test_the_validation_split_has_its_photos(val_photos):
 def test_validation_photos_round_trip_with_shipped_weights(val_photos, i):
     path = val_photos[i]
     x = data.load_rgb(path)
-    for kind in ("rc+", "rc") if i % 2 else ("rc+",):  # the default kind on all, RC on every other
+    # RC+ on every photo, RC on every fourth (8 of them native crops: decoded JPEGs, which RC also
+    # codes in JPEG colour with its network); the estimate on RC's and on every third photo's files
+    for kind in ("rc+", "rc") if i % 4 == 1 else ("rc+",):
         blob = rclib.compress(x, q=12, model=kind)
         assert np.array_equal(rclib.decompress(blob), x), (path.name, kind)
+        if kind == "rc+" and i % 3:
+            continue
         info = codec.info(blob)
         estimate = 8 * info["bpg_bytes"] + codec.estimate_residual_bits(
             x, bpg.decode(codec.extract_bpg(blob)), 12, model=kind)
