@@ -45,15 +45,15 @@ def optimize(mix: Mixture, x: torch.Tensor, x_l: torch.Tensor, steps: int = STEP
     opt = torch.optim.SGD([log_tau], lr=LR, momentum=MOMENTUM)
     best, best_bits = None, None
     for i in range(steps + 1):
-        tau = torch.exp(log_tau.detach()).to(torch.float32)
         last = i == steps
         with torch.set_grad_enabled(not last):
-            loss = bits_per_subpixel(mix.with_tau(torch.exp(log_tau)), x, x_l)
+            tau = torch.exp(log_tau)
+            loss = bits_per_subpixel(mix.with_tau(tau), x, x_l)
         bits = float(loss.detach())
         if i == 0:
             best_bits = bits  # the start (tau = 1) is the bar; it is never returned
         elif bits < best_bits:
-            best, best_bits = tau.numpy().copy(), bits
+            best, best_bits = tau.detach().numpy().copy(), bits
         if not last:
             opt.zero_grad()
             loss.backward()
