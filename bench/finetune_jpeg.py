@@ -13,6 +13,7 @@ too) score it.
     python bench/finetune_jpeg.py run --steps 3000      # snapshots in data/runs/rc_jpeg (--kind rc+)
     python bench/finetune_jpeg.py score                 # docs/finetune_jpeg.csv
     python bench/finetune_jpeg.py ship --step N         # data/models/rc_jpeg_cpu.pt
+    python bench/finetune_jpeg.py coded --kind rc+      # docs/finetune_jpeg_coded_rcplus.csv
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ VAL_QS = (11, 14)   # scored on the validation native crops
 SOURCE = {"rc": "rc_cpu.pt", "rc+": "rcplus_cpu.pt"}
 RUN = {"rc": ROOT / "data" / "runs" / "rc_jpeg", "rc+": ROOT / "data" / "runs" / "rcplus_jpeg"}
 SCORES = {"rc": ROOT / "docs" / "finetune_jpeg.csv", "rc+": ROOT / "docs" / "finetune_jpeg_rcplus.csv"}
+CODED = {"rc": ROOT / "docs" / "finetune_jpeg_coded.csv", "rc+": ROOT / "docs" / "finetune_jpeg_coded_rcplus.csv"}
 
 
 def work_dir() -> Path:
@@ -152,6 +154,62 @@ def score(kind: str, every: int, csv_out: Path | None) -> list[dict]:
     return rows
 
 
+def coded(kind: str, q: int, csv_out: Path) -> None:
+    """What the shipped weights for JPEG colour save in real files: each validation native crop
+    coded by `kind` at Q q with them (the default) and without them (per-image tables alone, as
+    before they shipped), file bytes as bpsp, how many of the file's pass x channel streams the
+    network codes, encode and decode seconds; both round trips checked."""
+    import time
+
+    import numpy as np
+
+    import rclib
+    from rclib import codec, data, model
+
+    assert model.DEFAULT_JPEG_WEIGHTS[kind].exists(), f"{kind} has no shipped weights for JPEG colour"
+    rows = []
+    for path in data.list_images(data.resolve("embedded", "val")):
+        if "~native" not in path.stem:
+            continue
+        x = data.load_rgb(path)
+        t0 = time.perf_counter()
+        with_net = rclib.compress(x, q=q, model=kind)
+        t1 = time.perf_counter()
+        assert np.array_equal(rclib.decompress(with_net), x), path.name
+        t2 = time.perf_counter()
+        shipped, model.DEFAULT_JPEG_WEIGHTS = model.DEFAULT_JPEG_WEIGHTS, {}
+        try:
+            tables = rclib.compress(x, q=q, model=kind)
+        finally:
+            model.DEFAULT_JPEG_WEIGHTS = shipped
+        assert np.array_equal(rclib.decompress(tables), x), path.name
+        info = codec.info(with_net)
+        assert info["jpeg_colour"] and codec.info(tables)["jpeg_colour"], path.name
+        rows.append({"image": path.stem, "package": data.package_of(path.stem), "q": q, "subpixels": x.size,
+                     "bpsp_tables": round(8 * len(tables) / x.size, 5),
+                     "bpsp_network": round(8 * len(with_net) / x.size, 5),
+                     "network_streams": bin(~info["table_mask"] & (1 << 3 * codec.PASSES[kind]) - 1).count("1"),
+                     "encode_s": round(t1 - t0, 2), "decode_s": round(t2 - t1, 2)})
+        print(rows[-1], flush=True)
+    from finetune_rgb import _write_csv
+
+    _write_csv(csv_out, rows)
+
+
+def coded_sentence(csv_path: Path) -> str:
+    """coded's CSV as the README's sentence: mean bpsp per picture without and with the weights,
+    the streams the network codes, mean encode and decode seconds."""
+    import pandas as pd
+
+    d = pd.read_csv(csv_path)
+    without, with_net = d.bpsp_tables.mean(), d.bpsp_network.mean()
+    return (f"takes the {len(d)} files from {without:.3f} to {with_net:.3f} bpsp ({100 * (1 - with_net / without):.1f} % "
+            f"smaller; smaller for {int((d.bpsp_network < d.bpsp_tables).sum())} pictures, the network coding "
+            f"{int(d.network_streams.sum())} of their {12 * len(d)} pass and channel streams), at "
+            f"{d.encode_s.mean():.0f} s to encode and {d.decode_s.mean():.1f} s to decode a crop (2 cores, beside "
+            f"other work).")
+
+
 def table(csv_path: Path) -> str:
     """score's CSV as the README's table: per Q, subpixel-weighted residual bpsp of every column."""
     import pandas as pd
@@ -198,7 +256,7 @@ def ship(kind: str, step: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("command", choices=["prep", "run", "score", "table", "ship"])
+    ap.add_argument("command", choices=["prep", "run", "score", "table", "ship", "coded"])
     ap.add_argument("--kind", choices=sorted(SOURCE), default="rc")
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=8)
@@ -207,7 +265,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--step", type=int, help="ship: the snapshot")
     ap.add_argument("--every", type=int, default=500, help="score: snapshots every N steps")
-    ap.add_argument("--csv", type=Path, default=None, help="score: write here (default docs/finetune_jpeg[_rcplus].csv)")
+    ap.add_argument("--csv", type=Path, default=None, help="score, coded: write here (default docs/finetune_jpeg[_coded][_rcplus].csv)")
+    ap.add_argument("--q", type=int, default=12, help="coded: the Q")
     args = ap.parse_args()
     if args.command == "prep":
         prep_all()
@@ -215,6 +274,8 @@ def main() -> None:
         run(args.kind, args.steps, args.batch, args.lr, args.snapshot, args.seed)
     elif args.command == "score":
         score(args.kind, args.every, args.csv or SCORES[args.kind])
+    elif args.command == "coded":
+        coded(args.kind, args.q, args.csv or CODED[args.kind])
     elif args.command == "table":
         print(table(args.csv or SCORES[args.kind]))
     else:
