@@ -196,10 +196,12 @@ def coded(kind: str, q: int, csv_out: Path) -> None:
     _write_csv(csv_out, rows)
 
 
-def coded_sentence(csv_path: Path) -> str:
+def coded_sentence(csv_path: Path, kind: str) -> str:
     """coded's CSV as the README's sentence: mean bpsp per picture without and with the weights,
-    the streams the network codes, mean encode and decode seconds."""
+    the streams the network codes (of 3 per pass of the kind), mean encode and decode seconds."""
     import pandas as pd
+
+    from rclib import codec
 
     d = pd.read_csv(csv_path)
     without, with_net = d.bpsp_tables.mean(), d.bpsp_network.mean()

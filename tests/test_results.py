@@ -409,7 +409,7 @@ def test_readme_rc_plus_jpeg_weights_table_and_sentence_are_the_committed_measur
     bench = _bench_script("finetune_jpeg")
     readme = (ROOT / "README.md").read_text()
     assert bench.table(bench.SCORES["rc+"]) in readme
-    assert bench.coded_sentence(bench.CODED["rc+"]) in " ".join(readme.split())
+    assert bench.coded_sentence(bench.CODED["rc+"], "rc+") in " ".join(readme.split())
     info = json.loads((ROOT / "data" / "models" / "rcplus_jpeg_cpu.json").read_text())
     assert info["steps"] == 3000 and info["colour"] == "jpeg" and "--kind rc+" in info["command"]
     import pandas as pd
