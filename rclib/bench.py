@@ -7,7 +7,11 @@ in MPix/s, and the process's peak resident memory while coding.  Every round tri
 """
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import os
+import shutil
 import threading
 import time
 from contextlib import contextmanager
@@ -15,7 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import baselines, codec, data, qselect
+from . import baselines, bpg, codec, data, numerics, qselect
+from .imageio import atomic_write
+from .paths import ROOT
 
 DEFAULT_BASELINES = ("PNG", "WebP-LL", "JPEG2000-LL", "JPEGXL-LL-e9")
 
@@ -46,15 +52,84 @@ def peak_rss():
         result["peak"] = max(result["peak"], _rss_bytes())
 
 
+# ----------------------------------------------------------------------------- reuse
+# Measurements kept between runs in a cache folder (the notebooks' is results/cache, which `make
+# clean` removes): notebooks 04 and 06 both code the validation pictures with RC at `--q auto` and
+# with the baselines, and the second takes the first's files and encode timings instead of coding
+# them again.  An entry is found only for the same pixels, settings and setup (_setup_digest), so a
+# changed coder never reuses an old answer; decoding, its exactness check and its timing run every
+# time.
+REUSED = {"rclib": 0, "baseline": 0}   # entries found, this process (the notebooks print them)
+
+
+@functools.cache
+def _setup_digest() -> str:
+    """What a coded file or a baseline's size depends on besides the picture and its settings:
+    rclib's sources, its shipped weights, the float path and the encoders' versions."""
+    import imagecodecs
+    import PIL
+    import torch
+
+    h = hashlib.sha256()
+    files = sorted((ROOT / "rclib").glob("*.py")) + sorted((ROOT / "data" / "models").glob("*"))
+    for path in files:
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    tool = shutil.which("bpgenc")
+    h.update(repr((numerics.ACTIVE, tool and os.stat(tool).st_size, bpg.ENCODER_VERSION, PIL.__version__,
+                   imagecodecs.__version__, torch.__version__)).encode())
+    return h.hexdigest()
+
+
+def _key(x: np.ndarray, *settings) -> str:
+    """An entry's name: the picture's pixels, the settings (and for rclib's files, the Q-classifier
+    $RCLIB_CLASSIFIER may name) and the setup."""
+    h = hashlib.sha256(_setup_digest().encode() + repr((x.shape, settings)).encode())
+    h.update(np.ascontiguousarray(x).data)
+    clf = os.environ.get("RCLIB_CLASSIFIER")
+    if settings[0] == "rclib" and clf:
+        h.update(Path(clf).read_bytes() if Path(clf).exists() else clf.encode())
+    return h.hexdigest()[:32]
+
+
+def _model_name(model) -> str:
+    """A model as the cache key names it: a kind by name, or a weights id."""
+    return str(model) if model is None or isinstance(model, str) else codec.model_lib.weights_id(model)
+
+
+def _encode_once(encode, entry: Path | None):
+    """(file, encode seconds, encode peak memory in bytes): from the cache entry (entry.rc and
+    entry.json) where it exists, else encode() timed from cold (bpg.forget) and, with an entry, kept."""
+    if entry is not None and entry.with_suffix(".json").exists() and entry.with_suffix(".rc").exists():
+        REUSED["rclib"] += 1
+        meta = json.loads(entry.with_suffix(".json").read_text())
+        return entry.with_suffix(".rc").read_bytes(), meta["encode_s"], meta["encode_peak"]
+    bpg.forget()
+    with peak_rss() as mem:
+        t0 = time.perf_counter()
+        blob = encode()
+        t_enc = time.perf_counter() - t0
+    if entry is not None:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(entry.with_suffix(".rc"), blob, force=True)
+        atomic_write(entry.with_suffix(".json"),
+                     json.dumps({"encode_s": t_enc, "encode_peak": mem["peak"]}).encode(), force=True)
+    return blob, t_enc, mem["peak"]
+
+
+# ----------------------------------------------------------------------------- measuring
 def bench_rclib(x: np.ndarray, q, model=None, name: str | None = None, tau: bool = False,
-                tables: bool = True) -> dict:
-    """Compress and decompress one picture; check it is exact; sizes, estimate, speed, memory."""
+                tables: bool = True, cache: Path | None = None) -> dict:
+    """Compress and decompress one picture; check it is exact; sizes, estimate, speed, memory.
+    cache: a folder to take the file and its encode timing from where an earlier run made them."""
     mpix = x.shape[0] * x.shape[1] / 1e6
     decoder = None if qselect.kind_per_picture(model) else model  # None: the weights the file names
+    entry = Path(cache) / _key(x, "rclib", str(q), _model_name(model), tau, tables) if cache else None
     blob, t_enc, t_dec, enc_mem, dec_mem = _round_trip(
-        lambda: qselect.compress(x, q=q, model=model, tau=tau, tables=tables), x, decoder)
+        lambda: qselect.compress(x, q=q, model=model, tau=tau, tables=tables), x, decoder, entry)
     meta = codec.info(blob)
-    estimated = 8 * meta["bpg_bytes"] + codec.estimate_coded_bits(x, blob, decoder)
+    # a kind by name: the weights the file names (over BPG in RGB or JPEG colour, the kind's own)
+    estimated = 8 * meta["bpg_bytes"] + codec.estimate_coded_bits(
+        x, blob, None if isinstance(decoder, str) else decoder)
     n = x.size
     label = (name or f"rclib Q{q}") + ("+tau" if tau else "") + ("" if tables else " model only")
     return {"codec": label, "model": meta["model"], "q": meta["q"], "bytes": len(blob), "bpsp": 8 * len(blob) / n,
@@ -64,13 +139,12 @@ def bench_rclib(x: np.ndarray, q, model=None, name: str | None = None, tau: bool
             "encode_peak_mib": enc_mem["peak"] / 2**20, "decode_peak_mib": dec_mem["peak"] / 2**20}
 
 
-def _round_trip(encode, x: np.ndarray, model):
-    """Time encode() and the decoding of its file, and check the pixels come back exactly:
+def _round_trip(encode, x: np.ndarray, model, entry: Path | None = None):
+    """Time encode() (or take its file and time from a cache entry, _encode_once) and the
+    decoding of its file, and check the pixels come back exactly:
     (file, encode s, decode s, encode peak, decode peak)."""
-    with peak_rss() as enc_mem:
-        t0 = time.perf_counter()
-        blob = encode()
-        t_enc = time.perf_counter() - t0
+    blob, t_enc, enc_peak = _encode_once(encode, entry)
+    enc_mem = {"peak": enc_peak}
     with peak_rss() as dec_mem:
         t0 = time.perf_counter()
         back = codec.decompress(blob, model=model)
@@ -80,21 +154,34 @@ def _round_trip(encode, x: np.ndarray, model):
     return blob, t_enc, t_dec, enc_mem, dec_mem
 
 
-def bench_baseline(name: str, x: np.ndarray) -> dict:
-    r = baselines.run(name, x)
+def bench_baseline(name: str, x: np.ndarray, cache: Path | None = None) -> dict:
+    """One baseline's round trip (baselines.run, checked exact); cache: a folder to take its size
+    and timings from where an earlier run measured them."""
+    entry = Path(cache) / f"{_key(x, 'baseline', name)}.json" if cache else None
+    if entry is not None and entry.exists():
+        REUSED["baseline"] += 1
+        r = json.loads(entry.read_text())
+    else:
+        result = baselines.run(name, x)
+        r = {"bytes": result.bytes, "encode_s": result.encode_s, "decode_s": result.decode_s}
+        if entry is not None:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(entry, json.dumps(r).encode(), force=True)
     mpix = x.shape[0] * x.shape[1] / 1e6
-    return {"codec": name, "bytes": r.bytes, "bpsp": r.bpsp, "encode_mpix_s": mpix / r.encode_s,
-            "decode_mpix_s": mpix / r.decode_s}
+    return {"codec": name, "bytes": r["bytes"], "bpsp": 8 * r["bytes"] / x.size, "encode_mpix_s": mpix / r["encode_s"],
+            "decode_mpix_s": mpix / r["decode_s"]}
 
 
 def run(folder: Path, qs=(12,), limit: int | None = None, baseline_names=DEFAULT_BASELINES,
-        model=None, progress: bool = True, rclib_name: str | None = None, variants=((False, True),)):
+        model=None, progress: bool = True, rclib_name: str | None = None, variants=((False, True),),
+        cache: Path | None = None):
     """Benchmark every picture of `folder` (rclib at each of `qs`, then the baselines).
 
     qs: quantizers or strategies ("min", "auto", "clf"); model: one model, or {label: model} to
     run several side by side (rows "<label> Q<q>"); variants: rclib's (tau, tables) settings to
     run; rclib_name labels rclib's rows (default "rclib Q<q>", then "+tau" for rows coded with tau
-    and " model only" for rows coded without per-image tables).
+    and " model only" for rows coded without per-image tables); cache: a folder of files, sizes and
+    encode timings earlier runs measured, taken from it where they match (decoding runs again).
     Returns the per-picture DataFrame.
     """
     import pandas as pd
@@ -109,9 +196,9 @@ def run(folder: Path, qs=(12,), limit: int | None = None, baseline_names=DEFAULT
             for q in qs:
                 name = rclib_name or (f"{label} Q{q}" if label else None)
                 for tau, tables in variants:
-                    rows.append({"image": path.stem, **bench_rclib(x, q, m, name, tau, tables)})
+                    rows.append({"image": path.stem, **bench_rclib(x, q, m, name, tau, tables, cache)})
         for name in baseline_names:
-            rows.append({"image": path.stem, **bench_baseline(name, x)})
+            rows.append({"image": path.stem, **bench_baseline(name, x, cache)})
     return pd.DataFrame(rows)
 
 
@@ -210,7 +297,7 @@ AUTO_ROW = "RC or RC+"  # rc_vs_rc_plus's row for `--model auto`
 
 
 def rc_vs_rc_plus(paths, qs: dict, models: dict | None = None, baseline_names=DEFAULT_BASELINES,
-                  progress: bool = True, tau_rows=()):
+                  progress: bool = True, tau_rows=(), cache: Path | None = None):
     """Each picture coded by RC and RC+, real bytes with round trips verified, beside the baselines.
 
     qs[kind]: a strategy for that kind (a quantizer, "auto", "min", "clf"), or a list of
@@ -219,7 +306,8 @@ def rc_vs_rc_plus(paths, qs: dict, models: dict | None = None, baseline_names=DE
     Rows: image, codec, strategy, q, bpsp, bpg_bpsp, residual bits per pass (pass1_bpsp.., each over the
     pass's own subpixels), which passes used tables, encode/decode MPix/s.  With both RC and RC+,
     also AUTO_ROW: per picture the smaller of their two files, as `--model auto` keeps (encoding
-    is both encodes, decoding the kept file's).
+    is both encodes, decoding the kept file's).  cache: as run()'s (a kind's file at a strategy
+    by name is the same entry as run()'s for that model name, so notebook 06 finds notebook 04's).
     """
     import pandas as pd
     from tqdm.auto import tqdm
@@ -241,7 +329,9 @@ def rc_vs_rc_plus(paths, qs: dict, models: dict | None = None, baseline_names=DE
                     return codec.compress(x, q, model, bpg_file=bpg_file, tau=tau)
                 return qselect.compress(x, q=strategy, model=given, tau=tau)
 
-            blob, t_enc, t_dec, _, _ = _round_trip(encode, x, given)
+            how = ("MIN", *strategy) if isinstance(strategy, (list, tuple)) else str(strategy)
+            entry = Path(cache) / _key(x, "rclib", how, _model_name(given), tau, True) if cache else None
+            blob, t_enc, t_dec, _, _ = _round_trip(encode, x, given, entry)
             meta = codec.info(blob)
             q = meta["q"]
             per_pass = pass_bytes(blob)
@@ -262,5 +352,5 @@ def rc_vs_rc_plus(paths, qs: dict, models: dict | None = None, baseline_names=DE
                          "codec": AUTO_ROW, "strategy": kept["strategy"], "model": kept["codec"],
                          "encode_mpix_s": mpix / both})
         for name in baseline_names:
-            rows.append({"image": path.stem, **bench_baseline(name, x)})
+            rows.append({"image": path.stem, **bench_baseline(name, x, cache)})
     return pd.DataFrame(rows)

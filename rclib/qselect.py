@@ -102,34 +102,72 @@ def table_search_q(rgb: np.ndarray, qs, backend: str = "auto", steps_above: int 
     (every channel from its table; no network), or the one `steps_above` places above it in the
     sorted grid (at most its last), and its BPG file.  A decoded JPEG (ycc) is also tried at
     JPEG_LOW_QS, and where JPEG colour's tables are cheapest of all, that Q is taken as it is: the
-    file needs no network, so no step above.  BPG runs in parallel threads."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from . import entropy
-
+    file needs no network, so no step above.  Other pictures walk the grid downhill from START_Q
+    (descend).  BPG runs in parallel threads."""
     ycc = jpeg_lift(rgb, jpeg, ycc)
 
     def cost(q):
         bpg_file = bpg.encode(rgb, q, backend=backend)
         rgb_bits, jpeg_bits = table_bits(rgb, bpg_file, ycc=ycc)
-        return q, (8 * len(bpg_file) + rgb_bits, 8 * len(bpg_file) + jpeg_bits, bpg_file)
+        return min(8 * len(bpg_file) + rgb_bits, 8 * len(bpg_file) + jpeg_bits), jpeg_bits < rgb_bits, bpg_file
 
-    grid = tuple(sorted(set(qs) | (set(JPEG_LOW_QS) if ycc is not None else set())))
+    if ycc is None:
+        tried = descend(qs, cost)
+    else:   # a decoded JPEG's costs have two valleys (its own quantizer's low Qs, and BPG's usual
+        # one), so every Q is tried
+        from concurrent.futures import ThreadPoolExecutor
+
+        from . import entropy
+
+        grid = sorted(set(qs) | set(JPEG_LOW_QS))
+        with ThreadPoolExecutor(entropy.workers()) as pool:
+            tried = dict(zip(grid, pool.map(cost, grid)))
+    best = min(tried, key=lambda q: (tried[q][0], q))
+    if tried[best][1]:   # JPEG colour's tables are the cheapest
+        return best, tried[best][2]
+    q = auto_pick({q: c[0] for q, c in tried.items() if q in qs}, steps_above, grid=qs)
+    return q, (tried[q] if q in tried else cost(q))[2]
+
+
+# Where descend() starts on every grid: near the Q `auto` picks most often (RC's mean 13.8 on the
+# validation pictures, RC+'s table optimum before its step up about the same).
+START_Q = 14
+
+
+def descend(grid, cost, start: int = START_Q) -> dict:
+    """Walk the sorted Q grid downhill: cost(Q) -> a tuple whose first item is minimized; returns
+    {Q: cost(Q)} for the Qs it tried, which hold a local minimum with both its neighbours.
+
+    BPG + table bits fall, then rise with Q (but for decoded JPEGs in JPEG colour, which
+    table_search_q tries at every Q), so this finds exhaustive search's Q while encoding BPG at
+    about half of the grid's Qs: `bench/q_descent.py` compares both.  Qs are tried two at a time
+    in parallel threads (the next one the same way while one thread would idle)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from . import entropy
+
+    grid = sorted(grid)
+    here = min(range(len(grid)), key=lambda i: (abs(grid[i] - start), i))
+    batch = grid[here:here + 2] if here + 1 < len(grid) else grid[max(here - 1, 0):here + 1]
+    tried: dict = {}
+    pair = entropy.workers() > 1
     with ThreadPoolExecutor(entropy.workers()) as pool:
-        results = dict(pool.map(cost, grid))
-    cheaper = {q: min(rgb_cost, jpeg_cost) for q, (rgb_cost, jpeg_cost, _) in results.items()}
-    best = min(grid, key=cheaper.get)  # (the lowest of ties: a JPEG's fine Q)
-    if results[best][1] < results[best][0]:
-        return best, results[best][2]
-    q = auto_pick({q: cheaper[q] for q in qs}, steps_above)
-    return q, results[q][2]
+        while batch:
+            tried.update(zip(batch, pool.map(cost, batch)))
+            j = grid.index(min(tried, key=lambda q: (tried[q][0], q)))
+            batch = [grid[k] for k in (j - 1, j + 1) if 0 <= k < len(grid) and grid[k] not in tried]
+            if pair and len(batch) == 1:
+                k = j + 2 * (grid.index(batch[0]) - j)
+                if 0 <= k < len(grid) and grid[k] not in tried:
+                    batch.append(grid[k])
+    return tried
 
 
-def auto_pick(costs: dict[int, float], steps_above: int = 0) -> int:
+def auto_pick(costs: dict[int, float], steps_above: int = 0, grid=None) -> int:
     """`auto`'s rule over {Q: BPG + table bits}: the cheapest Q (the lowest on ties), or the one
-    `steps_above` places above it in the sorted grid (at most its last)."""
-    grid = sorted(costs)
-    best = min(range(len(grid)), key=lambda i: costs[grid[i]])
+    `steps_above` places above it in the sorted grid (default: the Qs of costs; at most its last)."""
+    grid = sorted(grid or costs)
+    best = grid.index(min(costs, key=lambda q: (costs[q], q)))
     return grid[min(best + steps_above, len(grid) - 1)]
 
 
@@ -185,18 +223,15 @@ def kind_per_picture(model) -> bool:
 
 
 def rgb_candidate(rgb: np.ndarray, backend: str = "auto") -> tuple[int, bytes, float]:
-    """BPG in RGB at the Q of RGB_QS with the fewest BPG + per-image table bits: (Q, its BPG file,
-    those bits).  BPG runs in parallel threads."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from . import entropy
-
+    """BPG in RGB at the Q of RGB_QS with the fewest BPG + per-image table bits, walking the grid
+    downhill (descend): (Q, its BPG file, those bits)."""
     def cost(q):
         bpg_file = bpg.encode(rgb, q, backend=backend, space="rgb")
-        return q, bpg_file, table_cost(rgb, bpg_file, bpg.decode(bpg_file))
+        return table_cost(rgb, bpg_file, bpg.decode(bpg_file)), bpg_file
 
-    with ThreadPoolExecutor(entropy.workers()) as pool:
-        return min(pool.map(cost, RGB_QS), key=lambda c: c[2])  # ties: the lower Q
+    tried = descend(RGB_QS, cost)
+    q = min(tried, key=lambda q: (tried[q][0], q))
+    return q, tried[q][1], tried[q][0]
 
 
 def compress(rgb, q=None, model=None, backend: str = "auto", tau: bool = False, tables: bool = True,
@@ -288,9 +323,14 @@ def auto_q(originals: Path, prepared: Path, qs, limit: int | None = None,
     for path in data.list_images(originals)[:limit]:
         x = data.load_rgb(path)
         ycc = colour.jpeg_ycc_of(x)
-        costs = {q: table_cost(x, (prep.q_dir(prepared, q) / f"{path.stem}.bpg").read_bytes(),
-                               data.load_rgb(prep.q_dir(prepared, q) / f"{path.stem}.png"), ycc) for q in qs}
-        answers[path.stem] = auto_pick(costs, steps_above)
+
+        def cost(q):
+            return (table_cost(x, (prep.q_dir(prepared, q) / f"{path.stem}.bpg").read_bytes(),
+                               data.load_rgb(prep.q_dir(prepared, q) / f"{path.stem}.png"), ycc),)
+
+        # as table_search_q: downhill, but every Q for a decoded JPEG
+        tried = descend(qs, cost) if ycc is None else {q: cost(q) for q in qs}
+        answers[path.stem] = auto_pick({q: c[0] for q, c in tried.items()}, steps_above, grid=qs)
     return answers
 
 

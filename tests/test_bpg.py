@@ -86,7 +86,29 @@ def test_quality_improves_with_lower_q(photos):
 
 def test_deterministic_encoding(photos):
     x = photos["coffee_odd"]
-    assert bpg.encode(x, 14, "embedded") == bpg.encode(x, 14, "embedded")
+    first = bpg.encode(x, 14, "embedded")
+    bpg.forget()   # the encoder itself, twice, not encode()'s memory of its last files
+    assert first == bpg.encode(x, 14, "embedded")
+
+
+def test_encode_remembers_recent_files(photos, monkeypatch):
+    """A second ask for the same picture, Q, space and backend returns the first file without
+    encoding again; any other picture, Q or space runs the encoder."""
+    calls = []
+    real = bpg._encode_embedded
+    monkeypatch.setattr(bpg, "_encode_embedded", lambda *a: calls.append(a[1:]) or real(*a))
+    bpg.forget()
+    x = photos["chelsea"][:40, :48]
+    first = bpg.encode(x, 20, "embedded")
+    assert bpg.encode(x.copy(), 20, "embedded") == first and len(calls) == 1
+    other = x.copy()
+    other[0, 0, 0] ^= 1
+    bpg.encode(other, 20, "embedded")
+    bpg.encode(x, 21, "embedded")
+    bpg.encode(x, 20, "embedded", space="rgb")
+    assert calls == [(20, "ycbcr"), (20, "ycbcr"), (21, "ycbcr"), (20, "rgb")]
+    bpg.forget()
+    assert bpg.encode(x, 20, "embedded") == first and len(calls) == 5
 
 
 @pytest.mark.skipif(not bpg.have_bpgenc(), reason="reference bpgenc not installed")

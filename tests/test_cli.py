@@ -156,3 +156,31 @@ def test_bench_runs_models_side_by_side(tmp_path, tiny_weights, tiny_plus_model,
     assert set(table[table.codec == f"rclib {plus} Q13"].q) == {13}
     assert set(table[table.codec == f"rclib {plus} Qauto"].q) <= set(qselect.AUTO_QS["rc+"])
     assert f"rclib {plus}: residual model forward pass" in r.stdout
+
+
+def test_bench_cache_reuses_matching_files_only(tmp_path, tiny_model, photos, monkeypatch):
+    """bench's cache: a second run with the same picture, settings and setup reads the file and
+    its encode time back (and still decodes and checks it); other settings code afresh; a file
+    altered in the cache is caught by the round trip check, never reported."""
+    from rclib import bench
+
+    x = photos["coffee_odd"][:40, :52]
+    cache = tmp_path / "cache"
+    before = dict(bench.REUSED)
+    first = bench.bench_rclib(x, 13, tiny_model, cache=cache)
+    again = bench.bench_rclib(x, 13, tiny_model, cache=cache)
+    assert bench.REUSED["rclib"] == before["rclib"] + 1
+    assert again["bytes"] == first["bytes"] and again["encode_mpix_s"] == first["encode_mpix_s"]
+    bench.bench_rclib(x, 14, tiny_model, cache=cache)                # another Q
+    bench.bench_rclib(x, 13, tiny_model, tau=True, cache=cache)      # another setting
+    bench.bench_rclib(x[:, :50], 13, tiny_model, cache=cache)        # another picture
+    assert bench.REUSED["rclib"] == before["rclib"] + 1
+    assert len(list(cache.glob("*.rc"))) == 4
+    png = bench.bench_baseline("PNG", x, cache)
+    assert bench.bench_baseline("PNG", x, cache) == png and bench.REUSED["baseline"] == before["baseline"] + 1
+    for f in cache.glob("*.rc"):   # damage every cached file: the decode check refuses it
+        data = bytearray(f.read_bytes())
+        data[-1] ^= 0xFF
+        f.write_bytes(bytes(data))
+    with pytest.raises(Exception):
+        bench.bench_rclib(x, 13, tiny_model, cache=cache)

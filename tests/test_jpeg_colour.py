@@ -157,7 +157,8 @@ def test_q_auto_weighs_jpeg_colour(decoded, tiny_model):
 
 
 def test_low_qs_are_tried_for_decoded_jpegs_only(monkeypatch, photos, decoded, tiny_model):
-    """`min` searches JPEG_LOW_QS too for a decoded JPEG, and only the model's range otherwise."""
+    """`min` searches JPEG_LOW_QS too for a decoded JPEG, and only the model's range otherwise;
+    `auto` tries every Q of its grid and the low Qs for a decoded JPEG (its costs have two valleys)."""
     tried = []
     encode = bpg.encode
     monkeypatch.setattr(bpg, "encode", lambda rgb, q, **k: tried.append(q) or encode(rgb, q, **k))
@@ -166,6 +167,9 @@ def test_low_qs_are_tried_for_decoded_jpegs_only(monkeypatch, photos, decoded, t
         tried.clear()
         assert qselect.search_q(x, tiny_model)[0] in expected
         assert sorted(tried) == sorted(expected)
+    tried.clear()
+    qselect.table_search_q(decoded["coffee_odd"][:40, :48], qselect.AUTO_QS["rc+"])
+    assert sorted(tried) == sorted(qselect.AUTO_QS["rc+"] + qselect.JPEG_LOW_QS)
 
 
 @pytest.mark.parametrize("q", ["auto", "min"])

@@ -90,7 +90,7 @@ def test_03_q_selection(tiny_set, tiny_weights, tmp_path):
 def test_04_eval(tiny_set, tiny_weights, tmp_path):
     run_and_validate("04_eval.ipynb", dict(datasets=[str(tiny_set / "val")], q=12, weights=str(tiny_weights),
                                            limit=1, all_baselines=False, out=str(tmp_path / "res"),
-                                           progress=False), tmp_path)
+                                           cache=str(tmp_path / "reuse"), progress=False), tmp_path)
     assert (tmp_path / "res" / "eval_val.csv").exists() and (tmp_path / "res" / "eval_val.png").exists()
 
 
@@ -126,7 +126,8 @@ def test_06_beyond_rc(tiny_set, tiny_weights, tmp_path, tiny_plus_model):
     model_lib.save(tiny_plus_model, plus)
     run_and_validate("06_beyond_rc.ipynb", dict(dataset=str(tiny_set / "val"), weights_rc=str(tiny_weights),
                                                 weights_plus=str(plus), q_rc=[12, 13], q_plus="auto",
-                                                out=str(tmp_path / "res"), progress=False), tmp_path)
+                                                out=str(tmp_path / "res"), cache=str(tmp_path / "reuse"),
+                                                progress=False), tmp_path)
     table = __import__("pandas").read_csv(tmp_path / "res" / "rc_vs_rc_plus.csv")
     assert set(table.codec) >= {"RC", "RC+", "PNG", "WebP-LL"}
     assert table[table.codec == "RC+"][[f"pass{k}_bpsp" for k in range(1, 5)]].notna().all().all()

@@ -177,3 +177,36 @@ def test_rc_plus_searches_its_wider_q_range(crop, tiny_plus_model):
     blob = qselect.compress(crop, q=q, model=tiny_plus_model)
     assert codec.extract_bpg(blob) == bpg_file
     assert np.array_equal(codec.decompress(blob, model=tiny_plus_model), crop)
+
+
+@pytest.mark.parametrize("low", [10, 11, 14, 15, 17, 29])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_descend_finds_the_minimum_of_a_valley_trying_fewer_qs(low, workers, monkeypatch):
+    """BPG + table bits fall, then rise with Q: the downhill walk ends at the grid's minimum
+    (lowest Q on ties) with both its neighbours tried, and tries fewer Qs than the grid has."""
+    from rclib import entropy
+
+    monkeypatch.setattr(entropy, "workers", lambda: workers)
+    for grid in (qselect.AUTO_QS["rc"], qselect.AUTO_QS["rc+"], qselect.RGB_QS):
+        asked = []
+        tried = qselect.descend(grid, lambda q: asked.append(q) or ((q - low) ** 2 // 4, "file"))
+        best = min(grid, key=lambda q: ((q - low) ** 2 // 4, q))
+        assert min(tried, key=lambda q: (tried[q][0], q)) == best
+        i = sorted(grid).index(best)
+        assert {g for g in sorted(grid)[max(i - 1, 0):i + 2]} <= set(tried)
+        assert sorted(asked) == sorted(tried) and len(tried) < len(grid) or len(grid) <= 3
+
+
+def test_auto_walks_the_grid_but_tries_every_q_for_a_decoded_jpeg(monkeypatch, crop):
+    """table_search_q: downhill on a picture that is not a decoded JPEG, with the exhaustive
+    search's answer; every Q for a decoded JPEG (two valleys), checked in test_jpeg_colour."""
+    from rclib import bpg
+
+    tried = []
+    encode = bpg.encode
+    monkeypatch.setattr(bpg, "encode", lambda rgb, q, **k: tried.append(q) or encode(rgb, q, **k))
+    q, bpg_file = qselect.table_search_q(crop, qselect.AUTO_QS["rc"])
+    searched = list(tried)
+    costs = _table_costs(crop, qselect.AUTO_QS["rc"])
+    assert q == min(costs, key=costs.get) and bpg_file == bpg.encode(crop, q)
+    assert len(searched) == len(set(searched)) < len(qselect.AUTO_QS["rc"])

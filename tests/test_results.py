@@ -418,3 +418,18 @@ def test_readme_rc_plus_jpeg_weights_table_and_sentence_are_the_committed_measur
     for q, part in scores.groupby("q"):
         net = (part["step 3000"] * part.subpixels).sum() / part.subpixels.sum()
         assert abs(info["val_native_crops"][f"q{q}"]["network"] - net) < 1e-5
+
+
+def test_readme_q_descent_sentence_is_the_committed_comparison():
+    """`auto`'s downhill walk: the README's numbers are bench/q_descent.py's on its committed rows,
+    which were measured on training pictures with today's grids."""
+    import pandas as pd
+
+    from rclib import qselect
+
+    bench = _bench_script("q_descent")
+    table = pd.read_csv(ROOT / "docs" / "q_descent_train.csv")
+    assert bench.sentence(table) in " ".join((ROOT / "README.md").read_text().split())
+    assert (table.rc_of == len(qselect.AUTO_QS["rc"])).all() and (table.rgb_of == len(qselect.RGB_QS)).all()
+    assert (table["rc+_of"] == len(qselect.AUTO_QS["rc+"])).all()
+    assert not any(n.startswith(("enlightenment", "libjxl", "lxqt")) for n in table.image)   # not validation
