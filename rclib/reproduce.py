@@ -85,6 +85,7 @@ def main() -> int:
     table = pd.read_csv(RESULTS / f"eval_{name}.csv")
     lost = pd.read_csv(ROOT / qsel / "tau_gain.csv")
     results = summarize(table, lost, dataset=dataset, weights=str(weights))
+    results["by_kind"] = reuse   # on its defaults notebook 04 codes RC by kind name
     results["classifier"] = summarize_q_choice(pd.read_csv(ROOT / qsel / "classifier_eval.csv"),
                                                clf.relative_to(ROOT) if clf.is_relative_to(ROOT) else clf)
     results["auto_q"] = summarize_q_choice(pd.read_csv(ROOT / qsel / "auto_eval.csv"))
@@ -211,8 +212,11 @@ def results_markdown(results: dict, minutes: float | None = None, command: str =
     packages = pd.DataFrame(results["per_package"]).T
     packages.loc["pictures"] = pd.Series(results["packages"])
     when = f" in {minutes:.0f} minutes on this machine" if minutes is not None else ""
-    return (f"Validation photos of `{results['dataset']}` ({results['pictures']} pictures), rclib with "
-            f"`--q auto` (and `--tau`; `model only`: `--no-tables`), residual weights `{results['weights']}`; produced by `{command}`"
+    how = (f"rclib as `rclib compress --model rc` codes (RC's shipped weights `{results['weights']}`, and over BPG "
+           f"in RGB and in JPEG colour its weights for those) with `--q auto` (and `--tau`; `model only`: "
+           f"`--no-tables`)" if results.get("by_kind") else
+           f"rclib with `--q auto` (and `--tau`; `model only`: `--no-tables`), residual weights `{results['weights']}`")
+    return (f"Validation photos of `{results['dataset']}` ({results['pictures']} pictures), {how}; produced by `{command}`"
             f"{when} (speeds vary from machine to machine; the numbers are in `docs/results.json`):\n\n"
             + markdown_table(codecs.round(3)) +
             "\n\nMean bpsp per validation package (`~native`: 768x512 crops at native resolution, with "
