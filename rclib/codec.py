@@ -490,7 +490,7 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
     JPEG's YCbCr (format version 6, flag bit 4), kept where that file is smaller; ycc: that
     YCbCr (colour.jpeg_ycc_of), when the caller has found it already.
     """
-    given = rgb
+    given, asked = rgb, model
     rgb, flags = as_rgb(rgb)
     named, model = model is None or isinstance(model, str), resolve_model(model)
     kind = model_lib.kind(model)
@@ -509,8 +509,9 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
     spans = _strips(h, rows)
     window = entropy.WINDOW
     fitted = _fit_tau(model, x, x_l, q, spans) if tau else None
-    # tau stays only where the file comes out smaller with it
-    plain = compress(given, q, model, backend, False, bpg_file, tables, blend, jpeg, ycc) if fitted is not None else None
+    # tau stays only where the file comes out smaller with it (the file without it made as asked:
+    # a kind by name also tries its weights for JPEG colour)
+    plain = compress(given, q, asked, backend, False, bpg_file, tables, blend, jpeg, ycc) if fitted is not None else None
     t = None if fitted is None else torch.from_numpy(fitted)
     freqs = [entropy.quantize_table(n) for n in entropy.table_counts(x, x_l, window)] if tables else None
     blend = blend and tables

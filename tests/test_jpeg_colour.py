@@ -93,11 +93,15 @@ def test_decoded_jpegs_round_trip_in_jpeg_colour(decoded, net, tiny_model, tiny_
             assert np.array_equal(rclib.decompress(rgb_only, model=model), x)
 
 
-def test_jpeg_colour_needs_tables_and_tau_is_not_kept(decoded):
+def test_jpeg_colour_needs_tables_and_tau_never_makes_it_larger(decoded):
+    """JPEG colour only with tables; with --tau a decoded JPEG stays in JPEG colour, no larger
+    than without, and carries a tau only where its network codes a channel (always fitted there)."""
     x = decoded["coffee_odd"]
     assert not codec.info(rclib.compress(x, q=14, model="rc", tables=False))["jpeg_colour"]
     blob = rclib.compress(x, q=14, model="rc", tau=True)
-    assert codec.info(blob)["jpeg_colour"] and not codec.info(blob)["tau"]
+    info = codec.info(blob)
+    assert info["jpeg_colour"] and len(blob) <= len(rclib.compress(x, q=14, model="rc"))
+    assert bool(info["tau"]) == (info["table_mask"] != 0b111)
     assert np.array_equal(rclib.decompress(blob), x)
 
 
@@ -332,3 +336,15 @@ def test_a_quarter_of_rgb_triples_are_libjpeg_outputs():
     assert keys.size == order.size == 1 << 24 and (np.diff(keys) >= 0).all()
     share = (np.count_nonzero(np.diff(keys)) + 1) / (1 << 24)
     assert round(100 * share, 1) == 25.4
+
+
+def test_tau_keeps_a_kinds_weights_for_jpeg_colour(monkeypatch, decoded):
+    """With --tau, the file without tau that it is weighed against is made as asked: a kind by
+    name tries its weights for JPEG colour there too (it once got the resolved network, so a
+    decoded JPEG's --tau file could be the tables-only one, larger than the file without --tau)."""
+    nets = []
+    real = codec._jpeg_colour_file
+    monkeypatch.setattr(codec, "_jpeg_colour_file", lambda *a: nets.append(a[-1]) or real(*a))
+    x = decoded["coffee_odd"][:48, :64]
+    codec.compress(x, 14, "rc", tau=True)
+    assert nets and all(net is not None for net in nets)
