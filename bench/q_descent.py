@@ -25,8 +25,7 @@ def answers(costs: dict, grid, steps_above: int = 0) -> dict:
     grid = sorted(grid)
     full = qselect.auto_pick({q: costs[q] for q in grid}, steps_above)
     tried = qselect.descend(grid, lambda q: (costs[q],))
-    best = grid.index(min(tried, key=lambda q: (tried[q][0], q)))
-    walked = grid[min(best + steps_above, len(grid) - 1)]
+    walked = qselect.auto_pick({q: c[0] for q, c in tried.items()}, steps_above, grid=grid)
     extra = 1 if walked not in tried else 0   # the step above's BPG file, when not yet made
     return {"q": full, "q_descent": walked, "tried": len(tried) + extra, "of": len(grid),
             "extra_pct": 100 * (costs[walked] / costs[full] - 1)}

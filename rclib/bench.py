@@ -91,9 +91,15 @@ def _key(x: np.ndarray, *settings) -> str:
     return h.hexdigest()[:32]
 
 
-def _model_name(model) -> str:
-    """A model as the cache key names it: a kind by name, or a weights id."""
-    return str(model) if model is None or isinstance(model, str) else codec.model_lib.weights_id(model)
+def _rclib_entry(cache: Path | None, x: np.ndarray, strategy, model, tau: bool, tables: bool) -> Path | None:
+    """The cache entry of rclib's file for this picture (None without a cache): bench_rclib and
+    rc_vs_rc_plus name the same coding alike, so either finds the other's.  strategy: a Q, a
+    strategy's name, or a list of Qs (MIN on that grid); model: a kind by name, or a weights id."""
+    if not cache:
+        return None
+    how = ("MIN", *strategy) if isinstance(strategy, (list, tuple)) else str(strategy)
+    name = str(model) if model is None or isinstance(model, str) else codec.model_lib.weights_id(model)
+    return Path(cache) / _key(x, "rclib", how, name, tau, tables)
 
 
 def _encode_once(encode, entry: Path | None):
@@ -123,7 +129,7 @@ def bench_rclib(x: np.ndarray, q, model=None, name: str | None = None, tau: bool
     cache: a folder to take the file and its encode timing from where an earlier run made them."""
     mpix = x.shape[0] * x.shape[1] / 1e6
     decoder = None if qselect.kind_per_picture(model) else model  # None: the weights the file names
-    entry = Path(cache) / _key(x, "rclib", str(q), _model_name(model), tau, tables) if cache else None
+    entry = _rclib_entry(cache, x, q, model, tau, tables)
     blob, t_enc, t_dec, enc_mem, dec_mem = _round_trip(
         lambda: qselect.compress(x, q=q, model=model, tau=tau, tables=tables), x, decoder, entry)
     meta = codec.info(blob)
@@ -329,9 +335,7 @@ def rc_vs_rc_plus(paths, qs: dict, models: dict | None = None, baseline_names=DE
                     return codec.compress(x, q, model, bpg_file=bpg_file, tau=tau)
                 return qselect.compress(x, q=strategy, model=given, tau=tau)
 
-            how = ("MIN", *strategy) if isinstance(strategy, (list, tuple)) else str(strategy)
-            entry = Path(cache) / _key(x, "rclib", how, _model_name(given), tau, True) if cache else None
-            blob, t_enc, t_dec, _, _ = _round_trip(encode, x, given, entry)
+            blob, t_enc, t_dec, _, _ = _round_trip(encode, x, given, _rclib_entry(cache, x, strategy, given, tau, True))
             meta = codec.info(blob)
             q = meta["q"]
             per_pass = pass_bytes(blob)
