@@ -102,9 +102,10 @@ def _rclib_entry(cache: Path | None, x: np.ndarray, strategy, model, tau: bool, 
     return Path(cache) / _key(x, "rclib", how, name, tau, tables)
 
 
-def _encode_once(encode, entry: Path | None):
+def _encode_once(encode, entry: Path | None, before: tuple[float, int] = (0.0, 0)):
     """(file, encode seconds, encode peak memory in bytes): from the cache entry (entry.rc and
-    entry.json) where it exists, else encode() timed from cold (bpg.forget) and, with an entry, kept."""
+    entry.json) where it exists, else encode() timed from cold (bpg.forget) and, with an entry, kept.
+    before: (seconds, peak) of the work encode() continues, made and measured earlier."""
     if entry is not None and entry.with_suffix(".json").exists() and entry.with_suffix(".rc").exists():
         REUSED["rclib"] += 1
         meta = json.loads(entry.with_suffix(".json").read_text())
@@ -113,7 +114,8 @@ def _encode_once(encode, entry: Path | None):
     with peak_rss() as mem:
         t0 = time.perf_counter()
         blob = encode()
-        t_enc = time.perf_counter() - t0
+        t_enc = before[0] + time.perf_counter() - t0
+    mem["peak"] = max(mem["peak"], before[1])
     if entry is not None:
         entry.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(entry.with_suffix(".rc"), blob, force=True)
@@ -123,15 +125,38 @@ def _encode_once(encode, entry: Path | None):
 
 
 # ----------------------------------------------------------------------------- measuring
+def _rclib_round_trip(x: np.ndarray, q, model, tau: bool, tables: bool, entry: Path | None,
+                      shared: dict | None = None):
+    """_round_trip of qselect.compress(x, q, model, tau, tables).  shared: a dict the rows of one
+    picture share.  A row without tau leaves there the files qselect.files made and their encode
+    time; a row with tau and the same q, model and tables fits tau to those files (with_tau)
+    instead of making them again, and its encode time is theirs plus its own, what `--tau` costs."""
+    key = (repr(q), model if model is None or isinstance(model, str) else codec.model_lib.weights_id(model), tables)
+    decoder = None if qselect.kind_per_picture(model) else model  # None: the weights the file names
+    if tau and shared is not None and key in shared:
+        made, seconds, peak = shared[key]
+        return _round_trip(lambda: qselect.with_tau(x, made), x, decoder, entry, before=(seconds, peak))
+    kept = {}
+
+    def encode():
+        kept["made"] = qselect.files(x, q=q, model=model, tables=tables)
+        return qselect.with_tau(x, kept["made"]) if tau else qselect.smallest(kept["made"])
+
+    result = _round_trip(encode, x, decoder, entry)
+    if shared is not None and not tau and "made" in kept:   # (not when the file came from the cache)
+        shared[key] = (kept["made"], result[1], result[3]["peak"])
+    return result
+
+
 def bench_rclib(x: np.ndarray, q, model=None, name: str | None = None, tau: bool = False,
-                tables: bool = True, cache: Path | None = None) -> dict:
+                tables: bool = True, cache: Path | None = None, shared: dict | None = None) -> dict:
     """Compress and decompress one picture; check it is exact; sizes, estimate, speed, memory.
-    cache: a folder to take the file and its encode timing from where an earlier run made them."""
+    cache: a folder to take the file and its encode timing from where an earlier run made them;
+    shared: as _rclib_round_trip's (the rows of one picture)."""
     mpix = x.shape[0] * x.shape[1] / 1e6
     decoder = None if qselect.kind_per_picture(model) else model  # None: the weights the file names
     entry = _rclib_entry(cache, x, q, model, tau, tables)
-    blob, t_enc, t_dec, enc_mem, dec_mem = _round_trip(
-        lambda: qselect.compress(x, q=q, model=model, tau=tau, tables=tables), x, decoder, entry)
+    blob, t_enc, t_dec, enc_mem, dec_mem = _rclib_round_trip(x, q, model, tau, tables, entry, shared)
     meta = codec.info(blob)
     # a kind by name: the weights the file names (over BPG in RGB or JPEG colour, the kind's own)
     estimated = 8 * meta["bpg_bytes"] + codec.estimate_coded_bits(
@@ -145,11 +170,11 @@ def bench_rclib(x: np.ndarray, q, model=None, name: str | None = None, tau: bool
             "encode_peak_mib": enc_mem["peak"] / 2**20, "decode_peak_mib": dec_mem["peak"] / 2**20}
 
 
-def _round_trip(encode, x: np.ndarray, model, entry: Path | None = None):
-    """Time encode() (or take its file and time from a cache entry, _encode_once) and the
-    decoding of its file, and check the pixels come back exactly:
+def _round_trip(encode, x: np.ndarray, model, entry: Path | None = None, before: tuple[float, int] = (0.0, 0)):
+    """Time encode() (or take its file and time from a cache entry, _encode_once; before: as
+    there) and the decoding of its file, and check the pixels come back exactly:
     (file, encode s, decode s, encode peak, decode peak)."""
-    blob, t_enc, enc_peak = _encode_once(encode, entry)
+    blob, t_enc, enc_peak = _encode_once(encode, entry, before)
     enc_mem = {"peak": enc_peak}
     with peak_rss() as dec_mem:
         t0 = time.perf_counter()
@@ -198,11 +223,12 @@ def run(folder: Path, qs=(12,), limit: int | None = None, baseline_names=DEFAULT
     images = data.list_images(folder)[:limit]
     for path in tqdm(images, desc="benchmark", disable=not progress):
         x = data.load_rgb(path)
+        shared = {}  # a row with tau continues the row without it (_rclib_round_trip)
         for label, m in models.items():
             for q in qs:
                 name = rclib_name or (f"{label} Q{q}" if label else None)
                 for tau, tables in variants:
-                    rows.append({"image": path.stem, **bench_rclib(x, q, m, name, tau, tables, cache)})
+                    rows.append({"image": path.stem, **bench_rclib(x, q, m, name, tau, tables, cache, shared)})
         for name in baseline_names:
             rows.append({"image": path.stem, **bench_baseline(name, x, cache)})
     return pd.DataFrame(rows)
@@ -308,7 +334,8 @@ def rc_vs_rc_plus(paths, qs: dict, models: dict | None = None, baseline_names=DE
 
     qs[kind]: a strategy for that kind (a quantizer, "auto", "min", "clf"), or a list of
     quantizers (strategy MIN on that grid).  tau_rows: names of `models` also coded with `--tau`
-    (rows "<name> --tau", the whole encode timed: Q search, fitting tau, coding).
+    (rows "<name> --tau", the whole encode timed: Q search, files without tau, fitting tau,
+    coding; for a strategy by name the first three are the row without tau's, _rclib_round_trip).
     Rows: image, codec, strategy, q, bpsp, bpg_bpsp, residual bits per pass (pass1_bpsp.., each over the
     pass's own subpixels), which passes used tables, encode/decode MPix/s.  With both RC and RC+,
     also AUTO_ROW: per picture the smaller of their two files, as `--model auto` keeps (encoding
@@ -324,18 +351,19 @@ def rc_vs_rc_plus(paths, qs: dict, models: dict | None = None, baseline_names=DE
     for path in tqdm(list(paths), desc="RC vs RC+", disable=not progress):
         x = data.load_rgb(path)
         mpix = x.shape[0] * x.shape[1] / 1e6
-        mine = {}
+        mine, shared = {}, {}
         for name, given, tau in runs:  # a kind by name codes over BPG in RGB with its weights for RGB
             model = codec.resolve_model(given)
             strategy = qs[codec.model_lib.kind(model)]
-
-            def encode():
-                if isinstance(strategy, (list, tuple)):
+            entry = _rclib_entry(cache, x, strategy, given, tau, True)
+            if isinstance(strategy, (list, tuple)):
+                def encode():
                     q, bpg_file = qselect.search_q(x, model, qs=strategy)
                     return codec.compress(x, q, model, bpg_file=bpg_file, tau=tau)
-                return qselect.compress(x, q=strategy, model=given, tau=tau)
 
-            blob, t_enc, t_dec, _, _ = _round_trip(encode, x, given, _rclib_entry(cache, x, strategy, given, tau, True))
+                blob, t_enc, t_dec, _, _ = _round_trip(encode, x, given, entry)
+            else:   # a row with tau continues the row without it
+                blob, t_enc, t_dec, _, _ = _rclib_round_trip(x, strategy, given, tau, True, entry, shared)
             meta = codec.info(blob)
             q = meta["q"]
             per_pass = pass_bytes(blob)

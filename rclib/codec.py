@@ -472,7 +472,7 @@ def as_rgb(pixels) -> tuple[np.ndarray, int]:
 def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "auto",
              tau: bool = False, bpg_file: bytes | None = None, tables: bool = True,
              blend: bool = False, jpeg: bool = True, ycc: np.ndarray | None = None,
-             space: str = "ycbcr") -> bytes:
+             space: str = "ycbcr", plain: bytes | None = None) -> bytes:
     """Losslessly compress uint8 (H, W, 3) RGB or (H, W) grayscale at BPG quantizer q; returns
     .rc file bytes.  (Choosing q, "min" or "auto": rclib.compress / qselect.compress.)
 
@@ -489,6 +489,8 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
     jpeg: with tables, a picture decoded from a JPEG (colour.jpeg_ycc_of) is also coded in that
     JPEG's YCbCr (format version 6, flag bit 4), kept where that file is smaller; ycc: that
     YCbCr (colour.jpeg_ycc_of), when the caller has found it already.
+    plain: with tau, the file this call makes without tau, when the caller has it already
+    (qselect made it to choose a colour space or kind); it is not made again.
     """
     given, asked = rgb, model
     rgb, flags = as_rgb(rgb)
@@ -511,7 +513,11 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
     fitted = _fit_tau(model, x, x_l, q, spans) if tau else None
     # tau stays only where the file comes out smaller with it (the file without it made as asked:
     # a kind by name also tries its weights for JPEG colour)
-    plain = compress(given, q, asked, backend, False, bpg_file, tables, blend, jpeg, ycc) if fitted is not None else None
+    if fitted is None:
+        if plain is not None:
+            return plain
+    elif plain is None:
+        plain = compress(given, q, asked, backend, False, bpg_file, tables, blend, jpeg, ycc)
     t = None if fitted is None else torch.from_numpy(fitted)
     freqs = [entropy.quantize_table(n) for n in entropy.table_counts(x, x_l, window)] if tables else None
     blend = blend and tables
@@ -553,8 +559,8 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
                     FLOAT_VERSION if networked else RGB_VERSION if in_rgb else VERSION, chosen, mask, bmask,
                     blend_ab if bmask else ((0, 0),) * 3, fingerprint_bytes() if networked else b"")
     out = pack_header(header) + bpg_file + b"".join(streams)
-    if plain is not None and len(plain) <= len(out):
-        return plain  # (it has tried JPEG colour already)
+    if plain is not None:  # it has tried JPEG colour already
+        return plain if len(plain) <= len(out) else out
     in_ycc = (_jpeg_colour_file(rgb, flags, q, model, bpg_file, rows, ycc, jpeg_model(kind) if named else None)
               if tables and jpeg and not in_rgb else None)
     return in_ycc if in_ycc is not None and len(in_ycc) < len(out) else out

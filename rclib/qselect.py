@@ -234,37 +234,58 @@ def rgb_candidate(rgb: np.ndarray, backend: str = "auto") -> tuple[int, bytes, f
     return q, tried[q][1], tried[q][0]
 
 
+# tau lowers a file by tenths of a percent, at most by 4.7 % (RC+ on the validation pictures,
+# docs/tau_gain_rcplus.csv): it is fitted only to the files without it within this share of the
+# smallest, not to every colour space and kind tried
+TAU_REACH = 0.05
+
+
 def compress(rgb, q=None, model=None, backend: str = "auto", tau: bool = False, tables: bool = True,
              blend: bool = False, jpeg: bool = True, rgb_bpg: bool = True) -> bytes:
     """rclib.compress: choose the model kind ("auto": the smaller file of each kind) and Q by
-    their strategies, then code the picture.  `tau`: fit a per-image temperature (each kind's own).
-    A decoded JPEG's YCbCr is found once (jpeg_lift) and handed to every step; with `rgb_bpg`
-    (and tables, and the strategies `auto` or `min`), BPG in RGB is weighed once (rgb_candidate)
-    and each kind also codes it where it may be smaller."""
+    their strategies, then code the picture (files, then smallest or with_tau).  `tau`: fit a
+    per-image temperature (each kind's own) to the files near the smallest (with_tau)."""
+    made = files(rgb, q, model, backend, tables, blend, jpeg, rgb_bpg)
+    return with_tau(rgb, made, backend) if tau else smallest(made)
+
+
+def files(rgb, q=None, model=None, backend: str = "auto", tables: bool = True, blend: bool = False,
+          jpeg: bool = True, rgb_bpg: bool = True) -> list[tuple[bytes, dict]]:
+    """The files without tau that compress weighs, each with the arguments of codec.compress
+    that made it: per kind ("auto": RC, then RC+) one at its strategy's Q in YCbCr, and one over
+    BPG in RGB where that may be smaller.  A decoded JPEG's YCbCr is found once (jpeg_lift) and
+    handed to every step; with `rgb_bpg` (and tables, and the strategies `auto` or `min`), BPG in
+    RGB is weighed once (rgb_candidate) and each kind codes it where its expected size
+    (RGB_NETWORK_SHARE) is below its YCbCr file.  A kind named by name codes over BPG in RGB with
+    its weights for RGB (codec.default_model)."""
     picture, _ = codec.as_rgb(rgb)
     ycc = jpeg_lift(picture, jpeg and tables)
     jpeg = ycc is not None
     searched = q is None or q in ("auto", "min")
     in_rgb = rgb_candidate(picture, backend) if rgb_bpg and tables and searched else None
-    if kind_per_picture(model):
-        return min((_compress_kind(rgb, picture, q, kind, backend, tau, tables, blend, jpeg, ycc, in_rgb)
-                    for kind in AUTO_MODELS), key=len)  # ties: RC, which decodes faster
-    return _compress_kind(rgb, picture, q, model, backend, tau, tables, blend, jpeg, ycc, in_rgb)
+    made = []
+    for kind in AUTO_MODELS if kind_per_picture(model) else (model,):
+        net = codec.resolve_model(kind)
+        chosen, bpg_file = choose_q(picture, q, net, backend, tables, jpeg, ycc)
+        settings = dict(q=chosen, model=kind, bpg_file=bpg_file, tables=tables, blend=blend, jpeg=jpeg, ycc=ycc)
+        made.append((codec.compress(rgb, backend=backend, **settings), settings))
+        if in_rgb is not None and RGB_NETWORK_SHARE[model_lib.kind(net)] * in_rgb[2] < 8 * len(made[-1][0]):
+            settings = dict(settings, q=in_rgb[0], bpg_file=in_rgb[1], jpeg=False)
+            made.append((codec.compress(rgb, backend=backend, **settings), settings))
+    return made
 
 
-def _compress_kind(rgb, picture, q, model, backend, tau, tables, blend, jpeg, ycc, in_rgb=None) -> bytes:
-    """One kind's file: at its strategy's Q in YCbCr, or with in_rgb (rgb_candidate's answer)
-    in RGB where that file is smaller (ties: YCbCr); tried where its expected size (RGB_NETWORK_SHARE)
-    is.  A kind named by name codes over BPG in RGB with its weights for RGB (codec.default_model)."""
-    net = codec.resolve_model(model)
-    chosen, bpg_file = choose_q(picture, q, net, backend, tables, jpeg, ycc)
-    out = codec.compress(rgb, chosen, model, backend, tau, bpg_file=bpg_file, tables=tables, blend=blend,
-                         jpeg=jpeg, ycc=ycc)
-    if in_rgb is not None and RGB_NETWORK_SHARE[model_lib.kind(net)] * in_rgb[2] < 8 * len(out):
-        other = codec.compress(rgb, in_rgb[0], model, backend, tau, bpg_file=in_rgb[1], tables=tables,
-                               blend=blend, jpeg=False)
-        out = min(out, other, key=len)
-    return out
+def smallest(made: list[tuple[bytes, dict]]) -> bytes:
+    """The smallest of files' answer (ties: the first: RC, which decodes faster; YCbCr)."""
+    return min((out for out, _ in made), key=len)
+
+
+def with_tau(rgb, made: list[tuple[bytes, dict]], backend: str = "auto") -> bytes:
+    """The smallest file after fitting tau to each of files' answers within TAU_REACH of the
+    smallest (codec.compress keeps tau only where the file comes out smaller with it)."""
+    bound = (1 + TAU_REACH) * len(smallest(made))
+    return smallest([(codec.compress(rgb, backend=backend, tau=True, plain=out, **settings), settings)
+                     for out, settings in made if len(out) <= bound])
 
 
 # ----------------------------------------------------------------------------- Q histories

@@ -47,6 +47,9 @@ def main() -> int:
     from . import classifier, model
 
     RESULTS.mkdir(exist_ok=True)
+    # every run codes afresh (notebook 06 still reuses what 04 coded in it), so its minutes and
+    # encode timings are its own, not an earlier run's
+    shutil.rmtree(RESULTS / "cache", ignore_errors=True)
     profile = os.environ.get("PROFILE", "cpu-head")
     dataset = os.environ.get("DATA", "embedded")
     reuse = os.environ.get("RETRAIN", "0") != "1"   # REUSE_WEIGHTS=1, the old spelling, is the default

@@ -184,3 +184,24 @@ def test_bench_cache_reuses_matching_files_only(tmp_path, tiny_model, photos, mo
         f.write_bytes(bytes(data))
     with pytest.raises(Exception):
         bench.bench_rclib(x, 13, tiny_model, cache=cache)
+
+
+def test_bench_tau_row_continues_the_row_without_tau(tiny_model, photos, monkeypatch):
+    """A picture's row with tau fits tau to the files its row without tau made (same q, model,
+    tables), not searching and coding again: the same bytes as qselect.compress(tau=True), and an
+    encode time of both stages."""
+    from rclib import bench
+
+    x = photos["chelsea"][:48, :64]
+    searches = []
+    real = qselect.files
+    monkeypatch.setattr(qselect, "files", lambda *a, **k: searches.append(k) or real(*a, **k))
+    shared = {}
+    plain = bench.bench_rclib(x, "auto", tiny_model, shared=shared)
+    tuned = bench.bench_rclib(x, "auto", tiny_model, tau=True, shared=shared)
+    assert len(searches) == 1
+    assert tuned["bytes"] == len(qselect.compress(x, q="auto", model=tiny_model, tau=True)) <= plain["bytes"]
+    assert tuned["encode_mpix_s"] < plain["encode_mpix_s"]
+    searches.clear()
+    bench.bench_rclib(x, 13, tiny_model, tau=True, shared=shared)   # another Q: coded afresh
+    assert len(searches) == 1

@@ -26,6 +26,38 @@ def test_tau_round_trip_and_header(crop, tiny_model):
     assert codec.info(blob)["tau"] and not codec.info(plain)["tau"]
 
 
+def test_tau_takes_the_file_without_it_from_the_caller(crop, tiny_model, monkeypatch):
+    """codec.compress(tau=True, plain=...) makes the same bytes as without `plain`, and does not
+    code the picture without tau again."""
+    plain = codec.compress(crop, q=14, model=tiny_model, tables=False)
+    tuned = codec.compress(crop, q=14, model=tiny_model, tau=True, tables=False)
+    calls = []
+    real = codec.compress
+    monkeypatch.setattr(codec, "compress", lambda *a, **k: calls.append(k) or real(*a, **k))
+    assert real(crop, q=14, model=tiny_model, tau=True, tables=False, plain=plain) == tuned
+    assert not calls and len(tuned) < len(plain)
+
+
+def test_tau_is_fitted_only_near_the_smallest_file(photos, monkeypatch):
+    """--model auto --tau: both kinds, and BPG in RGB, are weighed without tau; tau is fitted to
+    the files within TAU_REACH of the smallest (0: that one alone), kept only where it makes a file
+    smaller still."""
+    x = photos["chelsea"][:64, :96]
+    fits = []
+    real = codec._fit_tau
+    monkeypatch.setattr(codec, "_fit_tau", lambda *a: fits.append(a[0]) or real(*a))
+    plain = qselect.compress(x, q="auto")
+    assert not fits
+    monkeypatch.setattr(qselect, "TAU_REACH", 0.0)
+    tuned = qselect.compress(x, q="auto", tau=True)
+    assert len(fits) == 1 and len(tuned) <= len(plain)
+    assert codec.info(tuned)["model"] == codec.info(plain)["model"]
+    assert np.array_equal(codec.decompress(tuned), x)
+    monkeypatch.setattr(qselect, "TAU_REACH", 1.0)  # every file: one fit per kind at least
+    fits.clear()
+    assert len(qselect.compress(x, q="auto", tau=True)) <= len(tuned) and len(fits) >= 2
+
+
 def test_tau_field_is_checked(crop, tiny_model):
     import struct
     import zlib
