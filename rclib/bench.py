@@ -82,12 +82,13 @@ def _setup_digest() -> str:
 
 def _key(x: np.ndarray, *settings) -> str:
     """An entry's name: the picture's pixels, the settings (and for rclib's files, the Q-classifier
-    $RCLIB_CLASSIFIER may name) and the setup."""
+    in effect: the shipped one, or one $RCLIB_CLASSIFIER names, by its bytes, so `make reproduce`,
+    which names the shipped one, and Run All in JupyterLab find each other's files) and the setup."""
     h = hashlib.sha256(_setup_digest().encode() + repr((x.shape, settings)).encode())
     h.update(np.ascontiguousarray(x).data)
-    clf = os.environ.get("RCLIB_CLASSIFIER")
-    if settings[0] == "rclib" and clf:
-        h.update(Path(clf).read_bytes() if Path(clf).exists() else clf.encode())
+    if settings[0] == "rclib":
+        clf = qselect.classifier_weights("rc")
+        h.update(clf.read_bytes() if clf.exists() else str(clf).encode())
     return h.hexdigest()[:32]
 
 

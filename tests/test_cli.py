@@ -205,3 +205,22 @@ def test_bench_tau_row_continues_the_row_without_tau(tiny_model, photos, monkeyp
     searches.clear()
     bench.bench_rclib(x, 13, tiny_model, tau=True, shared=shared)   # another Q: coded afresh
     assert len(searches) == 1
+
+
+def test_bench_cache_names_the_classifier_in_effect(photos, monkeypatch, tmp_path):
+    """$RCLIB_CLASSIFIER naming the shipped classifier (as `make reproduce` does) finds the same
+    cache entries as leaving it unset (Run All in JupyterLab); another classifier, other entries."""
+    from rclib import bench, classifier
+
+    x = photos["coffee_odd"][:16, :16]
+    monkeypatch.delenv("RCLIB_CLASSIFIER", raising=False)
+    unset = bench._key(x, "rclib", "auto")
+    monkeypatch.setenv("RCLIB_CLASSIFIER", str(classifier.DEFAULT_WEIGHTS))
+    assert bench._key(x, "rclib", "auto") == unset
+    other = tmp_path / "clf.pt"
+    other.write_bytes(classifier.DEFAULT_WEIGHTS.read_bytes() + b"\0")
+    monkeypatch.setenv("RCLIB_CLASSIFIER", str(other))
+    assert bench._key(x, "rclib", "auto") != unset
+    png = bench._key(x, "baseline", "PNG")   # a baseline's entry knows no classifier
+    monkeypatch.delenv("RCLIB_CLASSIFIER")
+    assert bench._key(x, "baseline", "PNG") == png
