@@ -92,6 +92,11 @@ def _key(x: np.ndarray, *settings) -> str:
     return h.hexdigest()[:32]
 
 
+def _model_name(model) -> str:
+    """A model as cache entries and shared rows name it: a kind by name, or a weights id."""
+    return str(model) if model is None or isinstance(model, str) else codec.model_lib.weights_id(model)
+
+
 def _rclib_entry(cache: Path | None, x: np.ndarray, strategy, model, tau: bool, tables: bool) -> Path | None:
     """The cache entry of rclib's file for this picture (None without a cache): bench_rclib and
     rc_vs_rc_plus name the same coding alike, so either finds the other's.  strategy: a Q, a
@@ -99,8 +104,7 @@ def _rclib_entry(cache: Path | None, x: np.ndarray, strategy, model, tau: bool, 
     if not cache:
         return None
     how = ("MIN", *strategy) if isinstance(strategy, (list, tuple)) else str(strategy)
-    name = str(model) if model is None or isinstance(model, str) else codec.model_lib.weights_id(model)
-    return Path(cache) / _key(x, "rclib", how, name, tau, tables)
+    return Path(cache) / _key(x, "rclib", how, _model_name(model), tau, tables)
 
 
 def _encode_once(encode, entry: Path | None, before: tuple[float, int] = (0.0, 0)):
@@ -132,7 +136,7 @@ def _rclib_round_trip(x: np.ndarray, q, model, tau: bool, tables: bool, entry: P
     picture share.  A row without tau leaves there the files qselect.files made and their encode
     time; a row with tau and the same q, model and tables fits tau to those files (with_tau)
     instead of making them again, and its encode time is theirs plus its own, what `--tau` costs."""
-    key = (repr(q), model if model is None or isinstance(model, str) else codec.model_lib.weights_id(model), tables)
+    key = (repr(q), _model_name(model), tables)
     decoder = None if qselect.kind_per_picture(model) else model  # None: the weights the file names
     if tau and shared is not None and key in shared:
         made, seconds, peak = shared[key]
