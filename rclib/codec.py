@@ -3,10 +3,10 @@
 Layout (all integers big-endian; documented byte by byte in README.md):
 
     0   4  magic  89 52 43 0A  ("\\x89RC\\n")
-    4   1  format version (8 for a file whose decoding runs a network; for one coded from tables
+    4   1  format version (9 for a file whose decoding runs a network; for one coded from tables
            alone 4, or 6 in JPEG colour, or 7 where its BPG file is in BPG's RGB colour space;
-           versions 1 (no model-kind byte), 2 (no tables), 3 (tau for RC only), 5 (blends) and
-           7 with a network (no float path) still decode)
+           versions 1 (no model-kind byte), 2 (no tables), 3 (tau for RC only), 5 (blends),
+           7 with a network (no float path) and 8 (RC's transposed convolution) still decode)
     5   1  flags: bit 0 = the source was grayscale (R = G = B; decoded back to one channel),
                   bit 1 = a per-image temperature tau follows the fixed header,
                   bit 2 = per-image residual tables follow (version 3),
@@ -26,7 +26,7 @@ Layout (all integers big-endian; documented byte by byte in README.md):
    82   4  length of the BPG file
    86   4  number N of residual streams (6 per strip and pass: R, G, B window symbols and escapes)
    90   1  model kind: 0 = RC (one pass), 1 = RC+ (four passes over the 2x2 subimages); version >= 2
-   91   6  version >= 8: the encoder's float path, numerics_fingerprint() as 6 bytes
+   91   6  version >= 8: the encoder's float path, numerics_fingerprint(version) as 6 bytes
     . 60P  only with flag bit 1: tau, P x 3 x 5 float32 (pass, channel, component), multiplying
            the scales; P = the kind's passes (1 for RC, 4 for RC+; before version 4, RC only)
     .   2  only with flag bit 2: which (pass, channel) use a table: bit 3 * pass + c (c: R G B;
@@ -74,8 +74,12 @@ VERSION = 4           # written unless the file has blends
 BLEND_VERSION = 5     # the first version with blends; older rclib reads every file without them
 JPEG_VERSION = 6      # the first version with JPEG colour (written only for such files)
 RGB_VERSION = 7       # the first version whose BPG part may be in RGB (written only for such files)
-FLOAT_VERSION = 8     # the first version naming the encoder's float path: every file that runs a network
-VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8)
+FLOAT_VERSION = 8     # the first version naming the encoder's float path
+# Every file that runs a network: RC's network upsamples by a sub-pixel convolution, whose floats
+# do not depend on the CPU's caches (ResidualModel.transposed_up), and the float path is named by
+# the fingerprint of that computation (numerics_fingerprint).
+NETWORK_VERSION = 9
+VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9)
 FINGERPRINT_BYTES = 6
 _TABLES_MAX = 1 << 16
 _FIXED = struct.Struct(">4sBBIIBBH32s32sII")
@@ -227,7 +231,7 @@ def unpack_header(data: bytes) -> tuple[Header, int]:
         raise FormatError("corrupt .rc file (JPEG colour never has blends, and before version 8 "
                           "needs tables for every pass and channel and has no tau)")
     if version >= FLOAT_VERSION and flags & FLAG_TABLES and mask == full - 1:
-        raise FormatError("corrupt .rc file (a version-8 file runs a network for some channel)")
+        raise FormatError("corrupt .rc file (a file of version 8 or later runs a network for some channel)")
     tables = unpack_tables(_channels_of(mask | bmask), blob, window) if flags & FLAG_TABLES else None
     lengths = list(struct.unpack_from(f">{n}I", data, table))
     start = end + 4
@@ -552,11 +556,11 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
     if not networked:
         fitted = None  # tau scales the model's channels only; none is left
     streams = [s for strip in per_strip for s in strip]
-    # a file that runs a network names the float path it ran on (version 8); one from tables
+    # a file that runs a network names the float path it ran on (version 9); one from tables
     # alone decodes anywhere and keeps the oldest version that holds it
     header = Header(w, h, q, window, rows, _weights_id(model), pixels_sha256(rgb),
                     len(bpg_file), [len(s) for s in streams], flags, fitted, kind,
-                    FLOAT_VERSION if networked else RGB_VERSION if in_rgb else VERSION, chosen, mask, bmask,
+                    NETWORK_VERSION if networked else RGB_VERSION if in_rgb else VERSION, chosen, mask, bmask,
                     blend_ab if bmask else ((0, 0),) * 3, fingerprint_bytes() if networked else b"")
     out = pack_header(header) + bpg_file + b"".join(streams)
     if plain is not None:  # it has tried JPEG colour already
@@ -572,7 +576,7 @@ def _jpeg_colour_file(rgb: np.ndarray, flags: int, q: int, model, bpg_file: byte
     YCbCr that libjpeg turns into it, minus BPG's decoded YCbCr, every pass and channel from a
     per-image table (its G and B rows: Cb given e_Y, Cr given e_Y and e_Cb), or with `net` (the
     kind's weights for JPEG colour, jpeg_model, with a per-image tau) each channel from the shorter
-    of the table and the network, which then names its weights (version 8).  ycc: the picture's YCbCr, if known."""
+    of the table and the network, which then names its weights (version 9).  ycc: the picture's YCbCr, if known."""
     ycc = colour.jpeg_ycc_of(rgb) if ycc is None else ycc
     if ycc is None:
         return None
@@ -584,12 +588,12 @@ def _jpeg_colour_file(rgb: np.ndarray, flags: int, q: int, model, bpg_file: byte
     full = (1 << 3 * PASSES[kind]) - 1
 
     def file(per_strip, chosen, mask, weights, tau=None) -> bytes:
-        """The file of these streams: from tables alone (version 6), or running `weights` (8)."""
+        """The file of these streams: from tables alone (version 6), or running `weights` (9)."""
         networked = mask != full
         streams = [s for strip in per_strip for s in strip]
         header = Header(rgb.shape[1], rgb.shape[0], q, window, rows, _weights_id(weights), pixels_sha256(rgb),
                         len(bpg_file), [len(s) for s in streams], flags | FLAG_JPEG, tau, kind,
-                        FLOAT_VERSION if networked else JPEG_VERSION, chosen, mask,
+                        NETWORK_VERSION if networked else JPEG_VERSION, chosen, mask,
                         numerics=fingerprint_bytes() if networked else b"")
         return pack_header(header) + bpg_file + b"".join(streams)
 
@@ -772,7 +776,7 @@ def decompress(data: bytes, model=None) -> np.ndarray:
         return _decompress(data, model)
     except FloatPathError as exc:
         header, _ = unpack_header(data)
-        if header.numerics == fingerprint_bytes() or not (model is None or isinstance(model, str)):
+        if header.numerics and header.numerics == fingerprint_bytes(header.version) or not (model is None or isinstance(model, str)):
             raise  # written on this very path: corrupt; or a model object no child can rebuild
         for path in numerics.alternatives():
             pixels = _decompress_on(path, data, model)
@@ -812,6 +816,8 @@ def _decompress(data: bytes, model=None) -> np.ndarray:
     if header.weights_id != _weights_id(model):
         raise ModelMismatch(f"file was coded with model weights {header.weights_id.hex()[:12]}…, "
                             f"but the loaded weights are {_weights_id(model).hex()[:12]}…")
+    if header.version < NETWORK_VERSION:
+        model = model_lib.with_transposed_up(model)  # as the file's encoder ran it
     if header.window not in entropy.WINDOWS:
         raise FormatError(f"file uses a residual window of {header.window}; this rclib reads "
                           f"{' or '.join(map(str, entropy.WINDOWS))}")
@@ -897,7 +903,17 @@ def residual_bit_map(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=None, t
     return np.concatenate(entropy.parallel_map(bits, spans) if device.type == "cpu" else [bits(s) for s in spans])
 
 
-FINGERPRINT_WEIGHTS = ("rc_cpu_v1.pt", "rcplus_cpu_v1.pt")  # zoo files that never change
+# What numerics_fingerprint computes, by the format version whose files it names: zoo weights that
+# never change and synthetic pictures (height, width).  Version 9's cover every shipped network
+# shape (RC's `cpu` and `cpu-head`, RC+'s `cpu+` and `cpu+wide`) on a picture small enough for
+# PyTorch to run the convolutions as matrix products (MKL) and on one that takes oneDNN's kernels,
+# as real pictures do; version 8's (two networks, the small picture) missed a cache-dependent
+# kernel that `cpu-head` runs (README, "Determinism").
+FINGERPRINT_PROBES = {
+    FLOAT_VERSION: (("rc_cpu_v1.pt", "rcplus_cpu_v1.pt"), ((40, 56),)),
+    NETWORK_VERSION: (("rc_cpu_v1.pt", "rc_cpu_v4.pt", "rcplus_cpu_v1.pt", "rcplus_cpu_v4.pt"),
+                      ((40, 56), (72, 264))),
+}
 
 
 def _checksum_message(header: Header) -> str:
@@ -905,35 +921,43 @@ def _checksum_message(header: Header) -> str:
     if not header.numerics:
         return ("decoded pixels fail the checksum: the file is corrupt, or it was written on a machine "
                 "whose floating-point results differ from this one")
-    theirs, ours = header.numerics.hex(), numerics_fingerprint()
+    theirs, ours = header.numerics.hex(), numerics_fingerprint(header.version)
     if theirs == ours:
         return "decoded pixels fail the checksum: the file is corrupt (it names this machine's float path)"
     return (f"decoded pixels fail the checksum: the file was written on float path {theirs} and this "
-            f"machine computes {ours} (rclib.codec.numerics_fingerprint()): decode it where that gives {theirs}")
+            f"machine computes {ours} (rclib.codec.numerics_fingerprint({header.version})): decode it "
+            f"where that gives {theirs}")
 
 
-def fingerprint_bytes() -> bytes:
-    """numerics_fingerprint() as the 6 bytes a version-8 header holds."""
-    return bytes.fromhex(numerics_fingerprint())
+def fingerprint_bytes(version: int = NETWORK_VERSION) -> bytes:
+    """numerics_fingerprint(version) as the 6 bytes a header of that version holds."""
+    return bytes.fromhex(numerics_fingerprint(version))
 
 
 @functools.cache
-def numerics_fingerprint() -> str:
-    """This machine's float results for coding, named in 12 hex digits: the hash of the bits per
-    subpixel that two fixed zoo networks (RC, RC+) give a fixed synthetic picture, computed as the
-    coder computes (one intra-op thread per strip).  A file decodes exactly where it was written
-    on a machine with the same fingerprint; elsewhere (another SIMD path or PyTorch build) it may
+def numerics_fingerprint(version: int = NETWORK_VERSION) -> str:
+    """This machine's float results for coding files of a format version (8 or 9), named in 12 hex
+    digits: the hash of the bits per subpixel that fixed zoo networks give fixed synthetic
+    pictures (FINGERPRINT_PROBES), computed as the coder computes (one intra-op thread per strip,
+    RC's upsampling as that version runs it).  A file decodes exactly where it was written on a
+    machine with the same fingerprint; elsewhere (another SIMD path or PyTorch build) it may
     fail the pixel checksum ("Determinism" in the README)."""
-    h, w = 40, 56
-    yy, xx = np.mgrid[0:h, 0:w]
-    x_l = np.stack([(3 * yy + 2 * xx) % 256, (5 * xx + 40) % 256, (7 * yy + xx * yy // 8) % 256], -1)
-    noise = np.random.default_rng(20261128).integers(-6, 7, size=(h, w, 3))
-    x = np.clip(x_l + noise, 0, 255).astype(np.uint8)
+    if version not in FINGERPRINT_PROBES:
+        raise ValueError(f"format version {version} names no float path (versions {', '.join(map(str, FINGERPRINT_PROBES))} do)")
+    weights, sizes = FINGERPRINT_PROBES[version]
     digest = hashlib.sha256()
     numerics.check()  # warns where the pin came too late (torch ran before rclib was imported)
-    for name in FINGERPRINT_WEIGHTS:
-        maps = residual_bit_map(x, x_l.astype(np.uint8), 14, _cached_load(model_lib.MODELS_DIR / name))
-        digest.update(np.ascontiguousarray(maps, dtype=np.float32).tobytes())
+    for h, w in sizes:
+        yy, xx = np.mgrid[0:h, 0:w]
+        x_l = np.stack([(3 * yy + 2 * xx) % 256, (5 * xx + 40) % 256, (7 * yy + xx * yy // 8) % 256], -1)
+        noise = np.random.default_rng(20261128).integers(-6, 7, size=(h, w, 3))
+        x = np.clip(x_l + noise, 0, 255).astype(np.uint8)
+        for name in weights:
+            net = _cached_load(model_lib.MODELS_DIR / name)
+            if version < NETWORK_VERSION:
+                net = model_lib.with_transposed_up(net)
+            maps = residual_bit_map(x, x_l.astype(np.uint8), 14, net)
+            digest.update(np.ascontiguousarray(maps, dtype=np.float32).tobytes())
     return digest.hexdigest()[:12]
 
 

@@ -39,6 +39,22 @@ class ResBlock(nn.Module):
         return x + 0.1 * self.conv2(F.relu(self.norm(self.conv1(x))))
 
 
+# Which tap of a 4-tap, stride-2, padding-1 transposed convolution each output phase (row) takes
+# from the input at offsets -1, 0, +1 (columns); 4 stands for none (a zero).
+_SUBPIXEL_TAPS = torch.tensor([[3, 1, 4], [4, 2, 0]])
+
+
+def subpixel_weight(weight: torch.Tensor) -> torch.Tensor:
+    """(in, out, 4, 4) weights of a stride-2, padding-1 transposed convolution -> the (4 out, in, 3, 3)
+    weights of the 3x3 convolution whose F.pixel_shuffle(., 2) is the same map: each output
+    phase (row parity, column parity) becomes a channel.  Taps are copied, never summed."""
+    c_in, c_out = weight.shape[:2]
+    taps = _SUBPIXEL_TAPS.to(weight.device)
+    padded = F.pad(weight, (0, 1, 0, 1))  # tap 4 reads the zero
+    k = padded[:, :, taps[:, None, :, None], taps[None, :, None, :]]  # (in, out, py, px, 3, 3)
+    return k.permute(1, 2, 3, 0, 4, 5).reshape(4 * c_out, c_in, 3, 3)
+
+
 @torch.no_grad()
 def init_mixture_priors(coeff_bias: torch.Tensor, scale_bias: torch.Tensor) -> None:
     """Start from what BPG's residual looks like, so training refines instead of discovering it.

@@ -9,6 +9,7 @@ shape) and the other shapes it was compared with (README, "the right size").
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import json
@@ -20,7 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .layers import GDN, ResBlock, init_mixture_priors  # noqa: F401 (GDN: part of the API)
+from .layers import GDN, ResBlock, init_mixture_priors, subpixel_weight  # noqa: F401 (GDN: part of the API)
 from .mixture import K, LATTICE_SIZE, Mixture
 from .paths import ROOT
 
@@ -72,6 +73,13 @@ def _tail(c: int, out: int, long: bool) -> nn.Sequential:
 
 class ResidualModel(nn.Module):
     """x_l in 0..255 (B, 3, H, W) -> Mixture of p(x | x_l)."""
+
+    # How `up` runs.  By default as a 3x3 convolution to the four output phases and a pixel
+    # shuffle: oneDNN runs that with its direct kernel, whose floats do not depend on the
+    # picture's width (nor, so, on the CPU's cache sizes), unlike its transposed convolution
+    # (README, "Determinism").  True: PyTorch's transposed convolution, the same map in other
+    # floats, which files before format version 9 were coded with (with_transposed_up).
+    transposed_up = False
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -127,8 +135,15 @@ class ResidualModel(nn.Module):
         head = self.head(self.inputs(x_l, q))
         low = self.down(head)
         low = low + self.body(low)
-        up = self.up(low)[..., :h, :w]
+        up = self.upsample(low)[..., :h, :w]
         return F.relu(self.fuse(torch.cat([head, up], dim=1)))
+
+    def upsample(self, low: torch.Tensor) -> torch.Tensor:
+        """The half-resolution body back to full resolution (2x), as `transposed_up` says."""
+        if self.transposed_up:
+            return self.up(low)
+        bias = self.up.bias.repeat_interleave(4)  # pixel_shuffle's channel order: out * 4 + phase
+        return F.pixel_shuffle(F.conv2d(low, subpixel_weight(self.up.weight), bias, padding=1), 2)
 
     def forward(self, x_l: torch.Tensor, q=None) -> torch.Tensor:
         """Raw parameter maps (B, 3 * 4K, H, W) in Mixture.from_network's order; q: BPG's Q."""
@@ -192,6 +207,16 @@ def build(config: dict) -> nn.Module:
 
         return RCPlusModel(PlusConfig(**config))
     return ResidualModel(ModelConfig(**config))
+
+
+def with_transposed_up(model: nn.Module) -> nn.Module:
+    """The model as files before format version 9 ran it: RC's network with PyTorch's transposed
+    convolution (a shallow copy sharing the weights); RC+'s passes, which have none, as they are."""
+    if not isinstance(model, ResidualModel) or model.transposed_up:
+        return model
+    view = copy.copy(model)
+    view.transposed_up = True
+    return view
 
 
 def kind(model: nn.Module) -> str:

@@ -44,7 +44,7 @@ def test_shipped_weights_blend_a_photo_exactly_and_smaller(photos, kind):
     plain = codec.compress(x, q=14, model=kind)
     blob = codec.compress(x, q=14, model=kind, blend=True)
     header, _ = codec.unpack_header(blob)
-    assert header.version == codec.FLOAT_VERSION and header.blend_mask and blob[5] & codec.FLAG_BLEND
+    assert header.version == codec.NETWORK_VERSION and header.blend_mask and blob[5] & codec.FLAG_BLEND
     assert not header.blend_mask & header.table_mask
     assert len(blob) < len(plain)
     assert np.array_equal(rclib.decompress(blob), x)

@@ -19,7 +19,7 @@ def test_rc_plus_round_trips_edge_pictures_and_photos(photos, tiny_plus_model):
             blob = codec.compress(x, q=q, model=tiny_plus_model)
             header = codec.unpack_header(blob)[0]
             assert header.kind == "rc+" and header.version == (
-                codec.FLOAT_VERSION if codec.runs_network(header) else codec.VERSION)
+                codec.NETWORK_VERSION if codec.runs_network(header) else codec.VERSION)
             assert np.array_equal(codec.decompress(blob, model=tiny_plus_model), x), (name, q)
 
 
@@ -73,7 +73,7 @@ def test_rc_plus_tau_one_temperature_per_pass(photos, tiny_plus_model):
     blob = codec.compress(x, q=14, model=tiny_plus_model, tau=True, tables=False)
     header, _ = codec.unpack_header(blob)
     # random tiny weights leave a lot to gain, so tau is kept
-    assert header.version == codec.FLOAT_VERSION and header.tau.shape == (4, 3, 5) and header.tau.dtype == np.float32
+    assert header.version == codec.NETWORK_VERSION and header.tau.shape == (4, 3, 5) and header.tau.dtype == np.float32
     assert not np.allclose(header.tau[0], header.tau[3])
     assert np.array_equal(_decode_on_one_thread(blob, tiny_plus_model), x)
     plain = codec.compress(x, q=14, model=tiny_plus_model, tables=False)

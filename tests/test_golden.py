@@ -15,9 +15,11 @@ from rclib.errors import FormatError
 
 EXPECTED = Path(__file__).parent / "expected"
 # Files decode exactly on machines that compute the writer's floats (README, "Determinism"). Each
-# folder numerics-<fingerprint> holds files written where codec.numerics_fingerprint() is that
-# value; the files directly in expected/ were written before fingerprints were recorded, on the
-# machines of earlier sessions (not this AMD EPYC / AVX2 kind: they fail its pixel checksum).
+# folder numerics-<fingerprint> holds files whose header names that float path: a machine whose
+# codec.numerics_fingerprint() (format version 9's) names a folder must decode all of it.  The
+# version-8 folder's fingerprint is never a version-9 one: its files decode or fail loudly
+# anywhere (on an AVX-512 EPYC one of them fails, README).  The files directly in expected/ were
+# written before fingerprints were recorded, on the machines of earlier sessions.
 GOLDEN = sorted(EXPECTED.rglob("*.rc"))
 UNRECORDED = "unrecorded"
 

@@ -83,7 +83,7 @@ def test_decoded_jpegs_round_trip_in_jpeg_colour(decoded, net, tiny_model, tiny_
         for q in (12, 17):
             blob = rclib.compress(x, q=q, model=model)
             info = codec.info(blob)
-            networked = info["version"] == codec.FLOAT_VERSION  # a kind by name, where JPEG weights win
+            networked = info["version"] == codec.NETWORK_VERSION  # a kind by name, where JPEG weights win
             assert info["jpeg_colour"] and (info["version"] == codec.JPEG_VERSION or networked and net in ("rc", "rc+"))
             assert networked or info["table_channels"] == "RGB" and not info["tau"]
             assert np.array_equal(rclib.decompress(blob, model=model), x), (name, q)
@@ -235,7 +235,7 @@ def test_jpeg_colour_channels_from_the_network_round_trip(monkeypatch, decoded, 
     x = decoded["coffee_odd"][:81, :117]  # odd sizes; small, as the network and tau run here
     blob = rclib.compress(x, q=14, model=kind)
     info = codec.info(blob)
-    assert info["jpeg_colour"] and info["version"] == codec.FLOAT_VERSION and info["float_path"]
+    assert info["jpeg_colour"] and info["version"] == codec.NETWORK_VERSION and info["float_path"]
     assert info["table_channels"] == "R" and info["weights_id"] == model_lib.weights_id(jpeg_weights[kind])
     before = torch.get_num_threads()
     try:
@@ -272,7 +272,7 @@ def test_crafted_networked_jpeg_colour_files_are_refused(monkeypatch, decoded, j
     _force_network(monkeypatch)
     blob = rclib.compress(decoded["chelsea"][:64, :96], q=14, model="rc")
     header, pos = codec.unpack_header(blob)
-    assert header.version == codec.FLOAT_VERSION and header.flags & codec.FLAG_JPEG
+    assert header.version == codec.NETWORK_VERSION and header.flags & codec.FLAG_JPEG
     if case == "version7":
         header = dataclasses.replace(header, version=codec.FLOAT_VERSION - 1, numerics=b"")
     elif case == "blend":

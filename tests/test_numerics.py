@@ -22,9 +22,10 @@ AVX2 = {"avx2", "fma"} <= numerics.cpu_flags()
 ELSEWHERE = {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41", "MKL_CBWR": "COMPATIBLE"}
 
 
-def _run(code: str, **env) -> str:
+def _run(code: str, base: dict | None = None, **env) -> str:
+    """`code` in a child process, its environment this one's (or `base`) with `env` over it."""
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={**os.environ, **env}, cwd=os.path.dirname(os.path.dirname(__file__)))
+                          env={**(os.environ if base is None else base), **env}, cwd=os.path.dirname(os.path.dirname(__file__)))
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout.strip()
 
@@ -73,7 +74,7 @@ def network_file():
 def test_a_file_that_runs_a_network_names_its_float_path(network_file, tiny_model):
     x, data = network_file
     header = codec.unpack_header(data)[0]
-    assert header.version == codec.FLOAT_VERSION
+    assert header.version == codec.NETWORK_VERSION
     assert header.numerics.hex() == codec.numerics_fingerprint() == codec.info(data)["float_path"]
     assert np.array_equal(rclib.decompress(data), x)
     # a file from tables alone runs no network: it decodes anywhere and keeps version 4
@@ -107,26 +108,66 @@ except codec.FloatPathError as exc:
     assert codec.numerics_fingerprint() in message and "this machine computes" in message, message
 
 
-README_PATHS = {  # what the README's "Determinism" says this AMD EPYC (AVX2) machine computes
-    "7c971ed78f29": {(("RCLIB_FLOAT_PATH", "baseline"),): "bafb4f16a193",
-                     (("RCLIB_FLOAT_PATH", "native"), ("MKL_CBWR", "COMPATIBLE")): "a322eaf3b2e0",
-                     (("RCLIB_FLOAT_PATH", "native"), ("ATEN_CPU_CAPABILITY", "default")): "6ce5a3d9bb6d",
-                     (("RCLIB_FLOAT_PATH", "native"), ("ONEDNN_MAX_CPU_ISA", "SSE41")): "f0e632324578"},
+AVX512 = any(f.startswith("avx512") for f in numerics.cpu_flags())
+README_PATHS = {  # what the README's "Determinism" says an AMD EPYC with AVX-512 computes (format 9)
+    ("1fe45439f5bb", "avx512"): {
+        (("RCLIB_FLOAT_PATH", "baseline"),): "1a519f3cc262",
+        (("RCLIB_FLOAT_PATH", "native"),): "473dce37a964",
+        (("RCLIB_FLOAT_PATH", "native"), ("MKL_CBWR", "COMPATIBLE")): "e16b0339adb7",
+        (("RCLIB_FLOAT_PATH", "native"), ("ATEN_CPU_CAPABILITY", "default")): "b924718716a7",
+        (("RCLIB_FLOAT_PATH", "native"), ("ONEDNN_MAX_CPU_ISA", "SSE41")): "4db52ee6eb6c"},
 }
 
 
 @pytest.mark.slow
 def test_the_readmes_float_paths_are_this_machines_where_it_is_that_machine():
+    """The fingerprints the README quotes, computed again where they were measured (the native
+    ones depend on the CPU's SIMD level, so only a machine of that kind can check them)."""
     from rclib.paths import ROOT
 
     readme = (ROOT / "README.md").read_text()
-    ours = codec.numerics_fingerprint()
-    assert f"`{ours}`" in readme or ours not in README_PATHS
+    ours = (codec.numerics_fingerprint(), "avx512" if AVX512 else "avx2")
     if ours not in README_PATHS:
         pytest.skip(f"the README describes float paths measured on other machines, not {ours}")
+    assert f"`{ours[0]}`" in readme
     for env, want in README_PATHS[ours].items():
         assert f"`{want}`" in readme, want
-        assert _run(FINGERPRINT, **dict(env)) == want, env
+        env = dict(env)  # over the environment from before this process's pin, as a user sets it
+        assert _run(FINGERPRINT, numerics.env_for(env["RCLIB_FLOAT_PATH"]), **env) == want, env
+
+
+def test_rc_networks_floats_do_not_depend_on_the_pictures_width():
+    """Why format 9 upsamples by a sub-pixel convolution: oneDNN blocks the sums of its transposed
+    convolution by the picture's width (measured: a pixel's floats changed with it), and blockings
+    may follow the CPU's caches, which a fingerprint cannot see.  The networks of shipped RC
+    weights, as they code, give each pixel the same floats at any width where PyTorch runs oneDNN;
+    the sub-pixel weights are the transposed convolution's, to rounding."""
+    from rclib import model as model_lib
+    from rclib.layers import subpixel_weight
+
+    torch.manual_seed(3)
+    x = torch.rand(1, 3, 48, 600) * 255
+    for name in ("rc_cpu_v1.pt", "rc_cpu_v4.pt"):  # the `cpu` and `cpu-head` shapes
+        net = model_lib.load(model_lib.MODELS_DIR / name)
+        with torch.no_grad():
+            wide = net(x)
+            for w in (200, 264, 344):
+                keep = w - net.margin
+                assert torch.equal(net(x[..., :w])[..., :keep], wide[..., :keep]), (name, w)
+            low = torch.randn(1, net.config.width, 20, 30)
+            sub = torch.nn.functional.pixel_shuffle(torch.nn.functional.conv2d(
+                low, subpixel_weight(net.up.weight), net.up.bias.repeat_interleave(4), padding=1), 2)
+            assert torch.allclose(sub, net.up(low), atol=1e-5), name
+        assert model_lib.with_transposed_up(net).transposed_up and not net.transposed_up
+
+
+def test_each_format_version_names_its_own_float_path():
+    """Version 8 named the float path of RC's transposed convolution, 9 that of its sub-pixel
+    convolution (more networks and pictures): a version-8 file is judged by the first."""
+    assert codec.numerics_fingerprint(8) != codec.numerics_fingerprint(9) == codec.numerics_fingerprint()
+    assert codec.fingerprint_bytes(8).hex() == codec.numerics_fingerprint(8)
+    with pytest.raises(ValueError, match="names no float path"):
+        codec.numerics_fingerprint(7)
 
 
 def test_a_failed_file_is_retried_on_each_other_path_the_cpu_runs(monkeypatch):

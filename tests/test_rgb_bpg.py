@@ -61,7 +61,7 @@ def test_round_trips_over_rgb_bpg(photos, net, tiny_model, tiny_plus_model):
                 info = codec.info(blob)
                 networked = codec.runs_network(codec.unpack_header(blob)[0])
                 assert info["bpg_colour"] == "rgb"
-                assert info["version"] == (codec.FLOAT_VERSION if networked else codec.RGB_VERSION)
+                assert info["version"] == (codec.NETWORK_VERSION if networked else codec.RGB_VERSION)
                 assert np.array_equal(rclib.decompress(blob, model=given), x), (name, q, tables)
 
 

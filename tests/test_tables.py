@@ -51,7 +51,7 @@ def test_photos_round_trip_with_tables_at_every_q(photos, tiny_model, tiny_plus_
             blob = rclib.compress(x, q=q, model=net)
             info = codec.info(blob)
             networked = codec.runs_network(codec.unpack_header(blob)[0])
-            assert info["version"] == (codec.FLOAT_VERSION if networked else codec.VERSION)
+            assert info["version"] == (codec.NETWORK_VERSION if networked else codec.VERSION)
             assert np.array_equal(rclib.decompress(blob, model=net), x), (q, net)
             if not isinstance(net, str):
                 assert info["table_channels"], (q, net)
