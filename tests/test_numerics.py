@@ -139,8 +139,8 @@ def test_the_readmes_float_paths_are_this_machines_where_it_is_that_machine():
 def test_rc_networks_floats_do_not_depend_on_the_pictures_width():
     """Why format 9 upsamples by a sub-pixel convolution: oneDNN blocks the sums of its transposed
     convolution by the picture's width (measured: a pixel's floats changed with it), and blockings
-    may follow the CPU's caches, which a fingerprint cannot see.  The networks of shipped RC
-    weights, as they code, give each pixel the same floats at any width where PyTorch runs oneDNN;
+    may follow the CPU's caches, which a fingerprint cannot see.  The networks of both kinds'
+    shipped shapes, as they code, give each pixel the same floats at any width where PyTorch runs oneDNN;
     the sub-pixel weights are the transposed convolution's, to rounding."""
     from rclib import model as model_lib
     from rclib.layers import subpixel_weight
@@ -159,6 +159,12 @@ def test_rc_networks_floats_do_not_depend_on_the_pictures_width():
                 low, subpixel_weight(net.up.weight), net.up.bias.repeat_interleave(4), padding=1), 2)
             assert torch.allclose(sub, net.up(low), atol=1e-5), name
         assert model_lib.with_transposed_up(net).transposed_up and not net.transposed_up
+    plus = model_lib.load(model_lib.MODELS_DIR / "rcplus_cpu_v4.pt")  # RC+'s shipped shape, `cpu+wide`
+    for k, net in enumerate(plus.passes):  # plain convolutions only: the same at any width
+        inputs = torch.randn(1, net.head.in_channels, 40, 300)
+        with torch.no_grad():
+            assert torch.equal(net(inputs[..., :132])[..., :112], net(inputs)[..., :112]), k
+    assert model_lib.with_transposed_up(plus) is plus
 
 
 def test_each_format_version_names_its_own_float_path():
