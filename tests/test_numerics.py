@@ -136,7 +136,7 @@ def test_the_readmes_float_paths_are_this_machines_where_it_is_that_machine():
         assert _run(FINGERPRINT, numerics.env_for(env["RCLIB_FLOAT_PATH"]), **env) == want, env
 
 
-def test_rc_networks_floats_do_not_depend_on_the_pictures_width():
+def test_networks_floats_do_not_depend_on_the_pictures_width():
     """Why format 9 upsamples by a sub-pixel convolution: oneDNN blocks the sums of its transposed
     convolution by the picture's width (measured: a pixel's floats changed with it), and blockings
     may follow the CPU's caches, which a fingerprint cannot see.  The networks of both kinds'
