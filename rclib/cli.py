@@ -89,8 +89,11 @@ def _info(args) -> None:
     from .imageio import atomic_write
 
     blob = _read_bytes(args.input)
-    for k, v in codec.info(blob).items():
+    info = codec.info(blob)
+    for k, v in info.items():
         print(f"{k:>14}: {v:.4f}" if isinstance(v, float) else f"{k:>14}: {v}")
+    if info["float_path"]:  # where it differs, this machine may fail the file's checksum (README, "Determinism")
+        print(f"{'this machine':>14}: {codec.numerics_fingerprint(info['version'])}")
     if args.extract_bpg:
         atomic_write(args.extract_bpg, codec.extract_bpg(blob), force=args.force)
 

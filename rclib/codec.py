@@ -922,6 +922,10 @@ def _checksum_message(header: Header) -> str:
         return ("decoded pixels fail the checksum: the file is corrupt, or it was written on a machine "
                 "whose floating-point results differ from this one")
     theirs, ours = header.numerics.hex(), numerics_fingerprint(header.version)
+    if theirs == ours and header.version < NETWORK_VERSION:  # version 8's probe missed a CPU-dependent kernel
+        return ("decoded pixels fail the checksum: the file is corrupt, or it was written on another kind of "
+                "CPU with the same version-8 float path (that version's fingerprint misses a difference in "
+                "RC's transposed convolution: README, Determinism): decode it on the machine that wrote it")
     if theirs == ours:
         return "decoded pixels fail the checksum: the file is corrupt (it names this machine's float path)"
     return (f"decoded pixels fail the checksum: the file was written on float path {theirs} and this "

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -224,3 +225,16 @@ def test_bench_cache_names_the_classifier_in_effect(photos, monkeypatch, tmp_pat
     png = bench._key(x, "baseline", "PNG")   # a baseline's entry knows no classifier
     monkeypatch.delenv("RCLIB_CLASSIFIER")
     assert bench._key(x, "baseline", "PNG") == png
+
+
+def test_info_puts_this_machines_float_path_beside_the_files():
+    """A file that runs a network names its writer's float path; info shows this machine's for
+    the file's format version beside it (they differ where the checksum may fail)."""
+    expected = Path(__file__).parent / "expected"
+    for path in (next(expected.glob("numerics-*/v8_rc_cpu_*.rc")), next(expected.glob("numerics-*/v9_rc_cpu_*.rc"))):
+        out = rclib_cli("info", path)
+        assert out.returncode == 0, out.stderr
+        lines = dict((k.strip(), v.strip()) for k, v in (line.split(":", 1) for line in out.stdout.splitlines()))
+        version = int(lines["version"])
+        assert lines["float_path"] == codec.unpack_header(path.read_bytes())[0].numerics.hex()
+        assert lines["this machine"] == codec.numerics_fingerprint(version), path.name

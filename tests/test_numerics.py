@@ -3,6 +3,7 @@ run a network name the path they were written on, and a file from another path s
 this machine's native path, in a child process) or fails with both paths named."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -184,3 +185,14 @@ def test_a_failed_file_is_retried_on_each_other_path_the_cpu_runs(monkeypatch):
     monkeypatch.setattr(numerics, "cpu_flags", lambda: {"avx2", "fma", "sse4_1", "avx512f"})
     assert [numerics.alternatives(p) for p in ("avx2", "baseline", "native")] == [
         ["native"], ["avx2", "native"], ["avx2"]]
+
+
+def test_the_checksum_error_of_a_file_naming_this_machines_path_says_what_that_means():
+    """Version 9's fingerprint covers RC's kernels: the same path and a failed checksum is a corrupt
+    file.  Version 8's missed one, so its file may come from another kind of CPU: the error says so."""
+    header = codec.Header(8, 8, 14, 16, 8, bytes(32), bytes(32), 0, [0] * 6, version=9,
+                          numerics=codec.fingerprint_bytes(9))
+    assert "corrupt (it names this machine's float path)" in codec._checksum_message(header)
+    header = dataclasses.replace(header, version=8, numerics=codec.fingerprint_bytes(8))
+    message = codec._checksum_message(header)
+    assert "another kind of CPU with the same version-8 float path" in message, message
