@@ -76,17 +76,25 @@ def test_golden_file_decodes_to_its_picture_or_fails_loudly(path, fingerprint):
 def test_this_machines_golden_files_all_decode(fingerprint):
     """Some family of golden files decodes completely here: this machine's own where one is
     recorded, else (an unrecorded machine, such as the one the first files were written on) one
-    of the others, whose numerics it shares."""
+    of the others, whose numerics it shares; a machine sharing none skips, naming what to record."""
     families = {}
     for path in GOLDEN:
         families.setdefault(family(path), []).append(path)
     if fingerprint in families:
         failing = [p.name for p in families[fingerprint] if not _decodes(p)]
         assert not failing, f"written with this machine's numerics, yet fail here: {failing}"
-    else:
-        complete = [f for f, paths in families.items() if all(_decodes(p) for p in paths)]
-        assert complete, (f"no golden files decode on this machine (numerics {fingerprint}): write some "
-                          f"into tests/expected/numerics-{fingerprint}/")
+    elif not any(all(_decodes(p) for p in paths) for paths in families.values()):
+        # a float path nobody recorded: its networks' files may all fail (loudly: the test above);
+        # what can be checked here is the files without a network (the test below)
+        pytest.skip(f"no golden folder decodes on float path {fingerprint}: record one with "
+                    f"python bench/golden.py (tests/expected/numerics-{fingerprint}/)")
+
+
+def test_golden_files_coded_from_tables_alone_decode_on_every_machine():
+    """A file that runs no network has no floats to disagree on: it decodes exactly everywhere."""
+    tables_only = [p for p in GOLDEN if not codec.runs_network(codec.unpack_header(p.read_bytes())[0])]
+    assert tables_only
+    assert [p.name for p in tables_only if not _decodes(p)] == []
 
 
 def test_every_golden_files_weights_are_in_the_zoo():
