@@ -776,7 +776,8 @@ def decompress(data: bytes, model=None) -> np.ndarray:
         return _decompress(data, model)
     except FloatPathError as exc:
         header, _ = unpack_header(data)
-        if header.numerics and header.numerics == fingerprint_bytes(header.version) or not (model is None or isinstance(model, str)):
+        on_this_path = header.numerics and header.numerics == fingerprint_bytes(header.version)
+        if on_this_path or not (model is None or isinstance(model, str)):
             raise  # written on this very path: corrupt; or a model object no child can rebuild
         for path in numerics.alternatives():
             pixels = _decompress_on(path, data, model)
@@ -947,7 +948,8 @@ def numerics_fingerprint(version: int = NETWORK_VERSION) -> str:
     machine with the same fingerprint; elsewhere (another SIMD path or PyTorch build) it may
     fail the pixel checksum ("Determinism" in the README)."""
     if version not in FINGERPRINT_PROBES:
-        raise ValueError(f"format version {version} names no float path (versions {', '.join(map(str, FINGERPRINT_PROBES))} do)")
+        named = ", ".join(map(str, FINGERPRINT_PROBES))
+        raise ValueError(f"format version {version} names no float path (versions {named} do)")
     weights, sizes = FINGERPRINT_PROBES[version]
     digest = hashlib.sha256()
     numerics.check()  # warns where the pin came too late (torch ran before rclib was imported)
