@@ -144,7 +144,6 @@ def test_networks_floats_do_not_depend_on_the_pictures_width():
     shipped shapes, as they code, give each pixel the same floats at any width where PyTorch runs oneDNN;
     the sub-pixel weights are the transposed convolution's, to rounding."""
     from rclib import model as model_lib
-    from rclib.layers import subpixel_weight
 
     torch.manual_seed(3)
     x = torch.rand(1, 3, 48, 600) * 255
@@ -156,9 +155,7 @@ def test_networks_floats_do_not_depend_on_the_pictures_width():
                 keep = w - net.margin
                 assert torch.equal(net(x[..., :w])[..., :keep], wide[..., :keep]), (name, w)
             low = torch.randn(1, net.config.width, 20, 30)
-            sub = torch.nn.functional.pixel_shuffle(torch.nn.functional.conv2d(
-                low, subpixel_weight(net.up.weight), net.up.bias.repeat_interleave(4), padding=1), 2)
-            assert torch.allclose(sub, net.up(low), atol=1e-5), name
+            assert torch.allclose(net.upsample(low), net.up(low), atol=1e-5), name
         assert model_lib.with_transposed_up(net).transposed_up and not net.transposed_up
     plus = model_lib.load(model_lib.MODELS_DIR / "rcplus_cpu_v4.pt")  # RC+'s shipped shape, `cpu+wide`
     for k, net in enumerate(plus.passes):  # plain convolutions only: the same at any width
