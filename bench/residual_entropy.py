@@ -15,13 +15,19 @@ jnet/hch; `tables`: what rclib's per-image tables cost (hch's contexts with r_R 
 +-3, their header bytes included); `jpeg`: the tables in JPEG colour for a picture decoded from
 a JPEG (its residual in libjpeg's YCbCr, the codec's flag bit 4), else `tables`; `coded`: per
 channel the cheaper of network and table, or JPEG colour (per channel the cheaper of its table
-and its network) where that is cheaper still, as rclib codes it.  Means are weighted by subpixels, per validation package and over the whole set.
+and its network) where that is cheaper still, as rclib codes it; `model_tau` and `jnet_tau`:
+`model` and `jnet` with the scales tempered by a per-image tau fitted as the encoder fits it (RC's
+own test-time step, `--tau`; its 60 header bytes counted, kept where fewer bits).  Means are
+weighted by subpixels, per validation package and over the whole set.
 
     python bench/residual_entropy.py [--qs 12 14 17] [--limit N] [--model PATH|none] [--csv F]
     python bench/residual_entropy.py --add-jpeg F    (the jpeg column, and coded with it, into a
                                                       CSV made before JPEG colour)
     python bench/residual_entropy.py --add-jnet F    (the jnet column, and coded with it, into a
                                                       CSV made before JPEG colour's network)
+    python bench/residual_entropy.py --add-tau F     (the model_tau and jnet_tau columns, into a
+                                                      CSV made before them)
+    python bench/residual_entropy.py --tau-table F   (the README's table of them)
 """
 from __future__ import annotations
 
@@ -78,7 +84,8 @@ def residual_entropies(x: np.ndarray, x_l: np.ndarray) -> dict:
 
 def weighted(table, by):
     """Subpixel-weighted means of the numeric columns per group."""
-    cols = [c for c in ("bpg", "h0", "hch", "hctx", "hsp", "model", "jnet", "tables", "jpeg", "coded", "webp") if c in table]
+    cols = [c for c in ("bpg", "h0", "hch", "hctx", "hsp", "model", "jnet", "tables", "jpeg", "coded", "webp",
+                        "model_tau", "jnet_tau") if c in table]
     sums = table[cols].multiply(table.subpixels, axis=0).assign(subpixels=table.subpixels)
     sums[by] = table[by]
     g = sums.groupby(by).sum()
@@ -86,8 +93,25 @@ def weighted(table, by):
     out.insert(0, "photos", table.groupby(by).size())
     if "model" in out:
         out["model/hch"] = out.model / out.hch
-    if "jnet" in out:
-        out["jnet/hch"] = out.jnet / out.hch
+    for col in ("jnet", "model_tau", "jnet_tau"):
+        if col in out:
+            out[f"{col}/hch"] = out[col] / out.hch
+    return out
+
+
+def tau_markdown(table) -> str:
+    """The README's table of the networks with and without their per-image tau against hch, per
+    validation package and Q and over the set."""
+    import pandas as pd
+
+    g = pd.concat([weighted(table, ["package", "q"]), weighted(table.assign(package="all"), ["package", "q"])])
+    cols = ["package", "Q", "hch", "network", "network + tau", "network + tau / hch", "network, JPEG colour",
+            "JPEG colour network + tau", "JPEG colour network + tau / hch"]
+    out = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
+    for (package, q), r in g.iterrows():
+        cells = [package, str(q), *(f"{r[c]:.3f}" for c in ("hch", "model", "model_tau", "model_tau/hch", "jnet",
+                                                            "jnet_tau", "jnet_tau/hch"))]
+        out += "| " + " | ".join(cells) + " |\n"
     return out
 
 
@@ -106,7 +130,14 @@ def main() -> int:
                     help="weights for JPEG colour (the jnet column, when the file exists)")
     ap.add_argument("--add-jpeg", default=None, help="add the jpeg column (and coded with it) to this CSV")
     ap.add_argument("--add-jnet", default=None, help="add the jnet column (and coded with it) to this CSV")
+    ap.add_argument("--add-tau", default=None, help="add the model_tau and jnet_tau columns to this CSV")
+    ap.add_argument("--tau-table", default=None, help="print the README's tau table from this CSV and stop")
     args = ap.parse_args()
+    if args.tau_table:
+        import pandas as pd
+
+        print(tau_markdown(pd.read_csv(args.tau_table)), end="")
+        return 0
     jnet = model_lib.load(args.jpeg_model) if Path(args.jpeg_model).exists() else None
     if args.add_jpeg:
         return add_columns(args.add_jpeg)
@@ -114,6 +145,8 @@ def main() -> int:
         if jnet is None:
             sys.exit("no weights for JPEG colour: pass --jpeg-model")
         return add_columns(args.add_jnet, jnet)
+    if args.add_tau:
+        return add_tau(args.add_tau, model_lib.load(args.model), jnet)
     net = None if args.model == "none" else model_lib.load(args.model)
     photos = data.list_images(data.prepare_embedded(progress=False) / "val")[:args.limit]
     rows = []
@@ -132,6 +165,7 @@ def main() -> int:
             if net is not None:
                 row["model"] = codec.estimate_residual_bits(x, x_l, q, net, tables=False) / x.size
                 row["coded"] = codec.estimate_residual_bits(x, x_l, q, net, bpg_file=blob) / x.size
+                row.update(tau_bits(x, x_l, ycc, blob, q, net, jnet))
                 if jnet is not None:
                     row.update(jnet_bits(x, ycc, blob, q, jnet, row))
             rows.append(row)
@@ -175,6 +209,48 @@ def add_columns(csv, jnet=None) -> int:
     print(weighted(table, ["package", "q"]).round(4).to_string())
     print(weighted(table.assign(package="all"), ["package", "q"]).round(4).to_string())
     return 0
+
+
+def add_tau(csv, net, jnet) -> int:
+    """The model_tau and jnet_tau columns computed into a CSV made before them (BPG is
+    deterministic, so its other columns are what a full run gives)."""
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    from rclib import bpg, colour, data
+    from rclib.imageio import atomic_write
+
+    table = pd.read_csv(csv)
+    root = data.prepare_embedded(progress=False) / "val"
+    new = {}
+    for image, part in tqdm(table.groupby("image", sort=False), desc="photos"):
+        x = data.load_rgb(root / f"{image}.png")
+        ycc = colour.jpeg_ycc_of(x)
+        for i, row in part.iterrows():
+            blob = bpg.encode(x, int(row.q))
+            new[i] = tau_bits(x, bpg.decode(blob), ycc, blob, int(row.q), net, jnet)
+    for col in new[next(iter(new))]:
+        table[col] = pd.Series({i: v[col] for i, v in new.items()})
+    atomic_write(csv, table.to_csv(index=False).encode(), force=True)
+    print(weighted(table, ["package", "q"]).round(4).to_string())
+    print(weighted(table.assign(package="all"), ["package", "q"]).round(4).to_string())
+    return 0
+
+
+def tau_bits(x, x_l, ycc, blob: bytes, q: int, net, jnet) -> dict:
+    """A row's model_tau (the RGB model's bits with its fitted tau, bpsp) and jnet_tau (for a
+    picture decoded from a JPEG, JPEG colour's network with its tau on the YCbCr residual, else
+    model_tau)."""
+    from rclib import bpg, codec
+
+    cols = {"model_tau": codec.estimate_residual_bits(x, x_l, q, net, tables=False, tau=True) / x.size}
+    if ycc is None or jnet is None:
+        cols["jnet_tau"] = cols["model_tau"]
+    else:
+        x_l_ycc = bpg.decode_ycbcr(blob).transpose(1, 2, 0)
+        cols["jnet_tau"] = codec.estimate_residual_bits(ycc.transpose(1, 2, 0), x_l_ycc, q, jnet,
+                                                        tables=False, tau=True) / x.size
+    return cols
 
 
 def jnet_bits(x, ycc, blob: bytes, q: int, jnet, row) -> dict:

@@ -1004,19 +1004,25 @@ def _table_only_bits(x: torch.Tensor, x_l: torch.Tensor) -> float:
 
 def estimate_residual_bits(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=None,
                            tables: bool = True, bpg_file: bytes | None = None,
-                           ycc: np.ndarray | None = None) -> float:
+                           ycc: np.ndarray | None = None, tau: bool = False) -> float:
     """Ideal code length (bits) of x given x_l (BPG at Q q), as the coder would code it: the
     model's bits, or (tables) per pass and channel the per-image table's where that is smaller,
     a channel's table bytes counted when it is worth sending (the encoder's rule); with tables
     and BPG's file, JPEG colour's bits where the picture has it and they are fewer (with a kind
     by name, its weights for JPEG colour too where shipped; ycc: the picture's YCbCr,
-    colour.jpeg_ycc_of, if known)."""
+    colour.jpeg_ycc_of, if known).  tau: the model's scales tempered by a per-image tau fitted as
+    the encoder fits it, its header bytes counted, kept where that is fewer bits (`--tau`)."""
     named, model = model is None or isinstance(model, str), resolve_model(model)
     kind = model_lib.kind(model)
     by_model = _pass_sums(residual_bit_map(rgb, x_l_rgb, q, model), kind)
+    side = 0
+    if tau:
+        tempered, tau_bits = _tempered_bits(rgb, x_l_rgb, q, model)
+        if tempered is not None and tempered.sum() + tau_bits < by_model.sum():
+            by_model, side = tempered, tau_bits
     if not tables:
-        return float(by_model.sum())
-    rgb_bits = _coded_bits(rgb, x_l_rgb, by_model, kind)
+        return float(by_model.sum()) + side
+    rgb_bits = _coded_bits(rgb, x_l_rgb, by_model, kind) + side
     jpeg = (jpeg_colour_bits(rgb, bpg_file, ycc, q, jpeg_model(kind) if named else None)
             if bpg_file is not None else None)
     return rgb_bits if jpeg is None else min(rgb_bits, jpeg)
@@ -1036,12 +1042,21 @@ def jpeg_colour_bits(rgb: np.ndarray, bpg_file: bytes, ycc: np.ndarray | None = 
     if net is None:
         return by_tables
     x, x_l = ycc.transpose(1, 2, 0), x_l_ycc.transpose(1, 2, 0)
-    kind = model_lib.kind(net)
+    by_model, tau_bits = _tempered_bits(x, x_l, q, net)  # the encoder always fits a tau here
+    if by_model is None:
+        by_model = _pass_sums(residual_bit_map(x, x_l, q, net), model_lib.kind(net))
+    return min(by_tables, _coded_bits(x, x_l, by_model, model_lib.kind(net)) + tau_bits)
+
+
+def _tempered_bits(x: np.ndarray, x_l: np.ndarray, q: int, model) -> tuple[np.ndarray | None, int]:
+    """The model's bits per (pass, channel) with a per-image tau fitted as the encoder fits it,
+    and the tau's header bits; (None, 0) where fitting did not help."""
     spans = _strips(x.shape[0], strip_rows(x.shape[1], x.shape[0]))
-    fitted = _fit_tau(net, model_lib.to_tensor(x), model_lib.to_tensor(x_l), q, spans)  # as the encoder does
-    by_model = _pass_sums(residual_bit_map(x, x_l, q, net, tau=fitted), kind)
-    tau_bits = 0 if fitted is None else 8 * _TAU.size * len(fitted)
-    return min(by_tables, _coded_bits(x, x_l, by_model, kind) + tau_bits)
+    fitted = _fit_tau(model, model_lib.to_tensor(x), model_lib.to_tensor(x_l), q, spans)
+    if fitted is None:
+        return None, 0
+    return (_pass_sums(residual_bit_map(x, x_l, q, model, tau=fitted), model_lib.kind(model)),
+            8 * _TAU.size * len(fitted))
 
 
 def ycc_table_bits(ycc: np.ndarray, x_l_ycc: np.ndarray) -> float:

@@ -95,6 +95,27 @@ def test_readme_residual_table_is_the_committed_benchmark_output():
         assert row[2:] == expected, row[:2]
 
 
+def test_readme_tau_table_is_the_committed_benchmark_output():
+    """The README's table of the networks with their per-image tau is the residual benchmark's
+    committed CSV, and tau never costs bits there (it is kept only where it saves)."""
+    import pandas as pd
+
+    bench = _bench_script("residual_entropy")
+    table = pd.read_csv(ROOT / "docs" / "residual_entropy.csv")
+    readme = (ROOT / "README.md").read_text()
+    assert bench.tau_markdown(table) in readme
+    assert (table.model_tau <= table.model + 1e-4).all() and (table.jnet_tau <= table.jnet + 1e-4).all()
+    g = pd.concat([bench.weighted(table, ["package", "q"]), bench.weighted(table.assign(package="all"), ["package", "q"])])
+    peaks = table[(table.image == "enlightenment-data__Peaks") & (table.q == 14)].iloc[0]
+    enl = g.loc[("enlightenment-data", 14)]
+    text = " ".join(readme.split())
+    assert (f"Peaks at Q 14 the network alone pays {peaks.model:.3f} bpsp, with its tau {peaks.model_tau:.3f}, "
+            f"the histogram {peaks.hch:.3f}") in text
+    assert (f"with their tau cost {g.loc[('all', 14), 'jnet_tau/hch']:.3f} × the histogram" in text
+            and f"photos, {enl['jnet_tau/hch']:.3f} × ({enl['jnet/hch']:.3f} × without tau)" in text)
+    assert (g["jnet_tau/hch"] < 1).all()  # "below the per-photo histogram on every package at every Q"
+
+
 def test_readme_jpeg_colour_table_and_sentences_are_the_committed_benchmark_output():
     """The README's JPEG colour table is `bench/jpeg_colour.py`'s committed output; what the prose
     says of it holds there, and its residual sentence quotes the residual benchmark's CSV."""

@@ -74,6 +74,22 @@ def test_auto_and_tau_round_trip_with_shipped_weights(photos):
         assert np.array_equal(rclib.decompress(blob), x)
 
 
+def test_estimate_with_tau_is_what_a_tau_file_costs(photos):
+    """estimate_residual_bits(tau=True) fits tau as the encoder does (residual_entropy's tau columns):
+    never more bits than without, and a --tau file coded by the network alone costs about that."""
+    x = photos["coffee_odd"]
+    for kind, q in (("rc", 13), ("rc+", 17)):
+        blob = codec.compress(x, q=q, model=kind, tau=True, tables=False, jpeg=False)
+        assert np.array_equal(rclib.decompress(blob), x)
+        x_l = bpg.decode(codec.extract_bpg(blob))
+        plain = codec.estimate_residual_bits(x, x_l, q, model=kind, tables=False)
+        tempered = codec.estimate_residual_bits(x, x_l, q, model=kind, tables=False, tau=True)
+        assert tempered <= plain, kind
+        info = codec.info(blob)
+        assert 8 * info["bytes"] <= 1.005 * (8 * info["bpg_bytes"] + tempered), kind
+        assert (tempered < plain) == info["tau"], kind
+
+
 def test_auto_model_keeps_the_smaller_of_rc_and_rc_plus(photos):
     """The default model, "auto": each kind codes the picture at its own Q strategy and the smaller
     file is kept, decoded from its header alone (RC+ on a smooth photo, RC on a noisy one here)."""
