@@ -1,4 +1,4 @@
-"""The `rclib` command line: BPG tools, dataset preparation (codec commands join later)."""
+"""The `rclib` command line: compress, decompress and inspect .rc files; BPG tools, datasets, training, benchmarks."""
 from __future__ import annotations
 
 import argparse
