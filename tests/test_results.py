@@ -62,7 +62,8 @@ def test_readme_learning_curve_is_the_committed_log():
 
     columns = ["val_bpsp", "val_enlightenment-data", "val_enlightenment-data~native", "val_libjxl-testdata",
                "val_libjxl-testdata~native", "val_lxqt-themes"]
-    for run, header in (("rc_cpu", "step | RC `cpu`"), ("rc_head", "step | RC `cpu-head`"),
+    for run, header in (("rc_cpu", "step | RC `cpu`"), ("rc_head", "step | RC `cpu-head`:"),
+                        ("rc_head_anneal", "step | RC `cpu-head` annealed"),
                         ("rcplus_cpu", "step | RC+ `cpu+`"), ("rcplus_wide_b32", "step | RC+ `cpu+wide`:"),
                        ("rcplus_wide_b32_anneal", "step | RC+ `cpu+wide` annealed"),
                        ("rcplus_wide_end", "step | RC+ `cpu+wide` ending in batches of 32"),
