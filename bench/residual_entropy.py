@@ -180,44 +180,41 @@ def main() -> int:
 
 
 def add_columns(csv, jnet=None) -> int:
-    """Columns computed into a CSV made before them (BPG is deterministic, so the other columns
-    are what a full run gives): jpeg, and coded as the encoder now chooses (the cheaper of the
-    RGB coding and JPEG colour); with jnet, weights for JPEG colour, also the jnet column and
-    coded with them."""
-    import pandas as pd
+    """jpeg, and coded as the encoder now chooses (the cheaper of the RGB coding and JPEG colour),
+    into a CSV made before them; with jnet, weights for JPEG colour, also the jnet column and coded
+    with them."""
+    from rclib import bpg, codec
 
-    from rclib import bpg, codec, colour, data
-    from rclib.imageio import atomic_write
+    def columns(x, ycc, row) -> dict:
+        blob = None if ycc is None else bpg.encode(x, int(row.q))
+        cols = {"jpeg": row.tables if ycc is None else codec.jpeg_colour_bits(x, blob, ycc) / x.size}
+        if "coded" in row:
+            cols["coded"] = min(row.coded, cols["jpeg"])
+        if jnet is not None:
+            cols.update(jnet_bits(x, ycc, blob, int(row.q), jnet, {**row, **cols}))
+        return cols
 
-    table = pd.read_csv(csv)
-    root = data.prepare_embedded(progress=False) / "val"
-    new = {}
-    for image, part in table.groupby("image", sort=False):
-        x = data.load_rgb(root / f"{image}.png")
-        ycc = colour.jpeg_ycc_of(x)
-        for i, row in part.iterrows():
-            blob = None if ycc is None else bpg.encode(x, int(row.q))
-            cols = {"jpeg": row.tables if ycc is None else codec.jpeg_colour_bits(x, blob, ycc) / x.size}
-            if "coded" in row:
-                cols["coded"] = min(row.coded, cols["jpeg"])
-            if jnet is not None:
-                cols.update(jnet_bits(x, ycc, blob, int(row.q), jnet, {**row, **cols}))
-            new[i] = cols
-    for col in new[next(iter(new))]:
-        table[col] = pd.Series({i: v[col] for i, v in new.items()})
-    atomic_write(csv, table.to_csv(index=False).encode(), force=True)
-    print(weighted(table, ["package", "q"]).round(4).to_string())
-    print(weighted(table.assign(package="all"), ["package", "q"]).round(4).to_string())
-    return 0
+    return _add_to_csv(csv, columns)
 
 
 def add_tau(csv, net, jnet) -> int:
-    """The model_tau and jnet_tau columns computed into a CSV made before them (BPG is
-    deterministic, so its other columns are what a full run gives)."""
+    """The model_tau and jnet_tau columns, into a CSV made before them."""
+    from rclib import bpg
+
+    def columns(x, ycc, row) -> dict:
+        blob = bpg.encode(x, int(row.q))
+        return tau_bits(x, bpg.decode(blob), ycc, blob, int(row.q), net, jnet)
+
+    return _add_to_csv(csv, columns)
+
+
+def _add_to_csv(csv, columns) -> int:
+    """Columns computed per row, columns(x, ycc, row) -> {name: value}, into a committed CSV (BPG is
+    deterministic, so its other columns are what a full run gives); prints the new means."""
     import pandas as pd
     from tqdm.auto import tqdm
 
-    from rclib import bpg, colour, data
+    from rclib import colour, data
     from rclib.imageio import atomic_write
 
     table = pd.read_csv(csv)
@@ -227,8 +224,7 @@ def add_tau(csv, net, jnet) -> int:
         x = data.load_rgb(root / f"{image}.png")
         ycc = colour.jpeg_ycc_of(x)
         for i, row in part.iterrows():
-            blob = bpg.encode(x, int(row.q))
-            new[i] = tau_bits(x, bpg.decode(blob), ycc, blob, int(row.q), net, jnet)
+            new[i] = columns(x, ycc, row)
     for col in new[next(iter(new))]:
         table[col] = pd.Series({i: v[col] for i, v in new.items()})
     atomic_write(csv, table.to_csv(index=False).encode(), force=True)
