@@ -99,12 +99,17 @@ def weighted(table, by):
     return out
 
 
+def per_package(table):
+    """weighted() per (validation package, Q), then over the whole set as package "all"."""
+    import pandas as pd
+
+    return pd.concat([weighted(table, ["package", "q"]), weighted(table.assign(package="all"), ["package", "q"])])
+
+
 def tau_markdown(table) -> str:
     """The README's table of the networks with and without their per-image tau against hch, per
     validation package and Q and over the set."""
-    import pandas as pd
-
-    g = pd.concat([weighted(table, ["package", "q"]), weighted(table.assign(package="all"), ["package", "q"])])
+    g = per_package(table)
     cols = ["package", "Q", "hch", "network", "network + tau", "network + tau / hch", "network, JPEG colour",
             "JPEG colour network + tau", "JPEG colour network + tau / hch"]
     out = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"

@@ -1051,7 +1051,7 @@ def jpeg_colour_bits(rgb: np.ndarray, bpg_file: bytes, ycc: np.ndarray | None = 
 def _tempered_bits(x: np.ndarray, x_l: np.ndarray, q: int, model) -> tuple[np.ndarray | None, int]:
     """The model's bits per (pass, channel) with a per-image tau fitted as the encoder fits it,
     and the tau's header bits; (None, 0) where fitting did not help."""
-    spans = _strips(x.shape[0], strip_rows(x.shape[1], x.shape[0]))
+    spans = strip_spans(x.shape[1], x.shape[0])
     fitted = _fit_tau(model, model_lib.to_tensor(x), model_lib.to_tensor(x_l), q, spans)
     if fitted is None:
         return None, 0

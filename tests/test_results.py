@@ -76,16 +76,11 @@ def test_readme_learning_curve_is_the_committed_log():
 
 
 def test_readme_residual_table_is_the_committed_benchmark_output():
-    import importlib.util
-
     import pandas as pd
 
-    spec = importlib.util.spec_from_file_location("residual_entropy", ROOT / "bench" / "residual_entropy.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _bench_script("residual_entropy")
     table = pd.read_csv(ROOT / "docs" / "residual_entropy.csv")
-    per_package = pd.concat([bench.weighted(table, ["package", "q"]),
-                             bench.weighted(table.assign(package="all"), ["package", "q"])])
+    per_package = bench.per_package(table)
     rows = _readme_table("package |")
     assert len(rows) == len(per_package)
     for row in rows:
@@ -106,7 +101,7 @@ def test_readme_tau_table_is_the_committed_benchmark_output():
     readme = (ROOT / "README.md").read_text()
     assert bench.tau_markdown(table) in readme
     assert (table.model_tau <= table.model + 1e-4).all() and (table.jnet_tau <= table.jnet + 1e-4).all()
-    g = pd.concat([bench.weighted(table, ["package", "q"]), bench.weighted(table.assign(package="all"), ["package", "q"])])
+    g = bench.per_package(table)
     peaks = table[(table.image == "enlightenment-data__Peaks") & (table.q == 14)].iloc[0]
     enl = g.loc[("enlightenment-data", 14)]
     text = " ".join(readme.split())
