@@ -450,3 +450,27 @@ def test_readme_q_descent_sentence_is_the_committed_comparison():
     assert (table.rc_of == len(qselect.AUTO_QS["rc"])).all() and (table.rgb_of == len(qselect.RGB_QS)).all()
     assert (table["rc+_of"] == len(qselect.AUTO_QS["rc+"])).all()
     assert not any(n.startswith(("enlightenment", "libjxl", "lxqt")) for n in table.image)   # not validation
+
+
+def test_readme_rcplus_levels_paragraph_is_the_committed_benchmark_output():
+    """The README's paragraph on coding RC+'s pass 1 by RC+ again quotes bench/rcplus_levels.py's
+    committed CSV, whose one-level files are notebook 06's RC+ and RC files (docs/results.json)."""
+    import pandas as pd
+
+    bench = _bench_script("rcplus_levels")
+    table = pd.read_csv(ROOT / "docs" / "rcplus_levels.csv")
+    s = bench.summary(table).set_index("levels")
+    codecs = json.loads((ROOT / "docs" / "results.json").read_text())["rc_plus"]["codecs"]
+    assert abs(s.loc[1, "rc_plus_bpsp"] - codecs["RC+"]["bpsp"]) < 1e-5
+    assert abs(s.loc[1, "rc_bpsp"] - codecs["RC"]["bpsp"]) < 1e-5
+    over_bpg = table.coded_1.notna()
+    coded = {n: 100 * (1 - table[f"coded_{n}"].sum() / table.coded_1.sum()) for n in (2, 3)}
+    net = {n: 100 * (1 - s.loc[n, "network_bits_vs_1"]) for n in (2, 3)}
+    text = " ".join((ROOT / "README.md").read_text().split())
+    assert (f"on the {over_bpg.sum()} validation files over BPG (each at its Q and colour space in notebook 06's "
+            f"table; the {(~over_bpg).sum()} in JPEG colour stay as they are), the network alone codes "
+            f"{net[2]:.1f} % fewer residual bits with one such level and {net[3]:.1f} % with two; as the coder "
+            f"codes them (a table wherever it is shorter) that becomes {coded[2]:.2f} % and {coded[3]:.2f} %: "
+            f"RC+ {s.loc[1, 'rc_plus_bpsp']:.3f} → {s.loc[2, 'rc_plus_bpsp']:.3f} (two levels "
+            f"{s.loc[3, 'rc_plus_bpsp']:.3f}) bpsp, RC+ / RC {s.loc[1, 'rc_plus_over_rc']:.3f} → "
+            f"{s.loc[2, 'rc_plus_over_rc']:.3f} ({s.loc[3, 'rc_plus_over_rc']:.3f})") in text
