@@ -6,6 +6,7 @@ and writes the byte counts of two validation photos that test_validation_photos_
 expected_byte_counts compares.  Run it on a machine whose fingerprint has no folder yet:
 
     python bench/golden.py            # writes tests/expected/numerics-<this machine's fingerprint>/
+    python bench/golden.py --only _levels3   # adds the files whose name ends so to an existing folder
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ FILES = [
     ("v8_rcplus_cpu_a8497b_rgb_q17", dict(model="rc+", q=17, tables=False, jpeg=False), ""),
     ("v7_rcplus_rgb_cpu_f59a3d_rgb_q14_bpg_in_rgb", dict(model="rc+", q=14, tables=False, jpeg=False, space="rgb"), "_bpg_in_rgb"),
     ("v8_rcplus_jpeg_cpu_9836f1_rgb_q14_jpeg_colour", dict(model="rc+", q=14, tau=True), "_jpeg_colour"),
+    ("v8_rcplus_cpu_a8497b_rgb_q17", dict(model="rc+", q=17, tables=False, jpeg=False, levels=3), "_levels3"),
 ]
 VALIDATION = {"weights": "rc_cpu_v4.pt", "q": 12,  # `cpu-head` weights that never change
               "pictures": ("lxqt-themes__fog", "enlightenment-data__Mountain~native")}
@@ -41,7 +43,7 @@ def golden_files(out: Path) -> None:
         x = np.asarray(Image.open(SOURCE / f"{stem}.png"))
         blob = codec.compress(x, **kwargs)
         header = codec.unpack_header(blob)[0]
-        assert header.version == codec.NETWORK_VERSION, (stem, header.version)
+        assert header.version == (codec.LEVELS_VERSION if header.levels > 1 else codec.NETWORK_VERSION), stem
         weights = zoo[header.weights_id.hex()]  # shipped weights: old files must keep finding them
         name = f"v{header.version}_{weights.stem}_{header.weights_id.hex()[:6]}_rgb_q{header.q}{suffix}"
         assert np.array_equal(rclib.decompress(blob), x), name
@@ -75,6 +77,10 @@ def validation_bytes(out: Path) -> None:
 
 if __name__ == "__main__":
     out = EXPECTED / f"numerics-{codec.numerics_fingerprint()}"
+    if "--only" in sys.argv:  # files added to the format since the folder was recorded
+        suffix = sys.argv[sys.argv.index("--only") + 1]
+        FILES[:] = [f for f in FILES if f[2] == suffix]
+        sys.exit(golden_files(out) if FILES and out.exists() else f"no {suffix!r} files or no folder {out}")
     if out.exists() and "--force" not in sys.argv:
         sys.exit(f"{out} exists (--force writes it again)")
     out.mkdir(exist_ok=True)

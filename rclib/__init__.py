@@ -15,7 +15,7 @@ __all__ = ["compress", "decompress", "RclibError", "FormatError", "InputError", 
 
 
 def compress(pixels, q=None, model=None, backend: str = "auto", tau: bool = False, tables: bool = True,
-             blend: bool = False, jpeg: bool = True, rgb_bpg: bool = True) -> bytes:
+             blend: bool = False, jpeg: bool = True, rgb_bpg: bool = True, levels: int = 1) -> bytes:
     """Losslessly compress a uint8 picture.
 
     q: a BPG quantizer 0..51, "min" (the cheapest of the model's Q range, estimated), "auto" or
@@ -27,13 +27,14 @@ def compress(pixels, q=None, model=None, backend: str = "auto", tau: bool = Fals
     table together (a product of the two, format version 5) where that is smaller still; jpeg:
     code a picture decoded from a JPEG in that JPEG's YCbCr where that is smaller (with tables,
     format version 6); rgb_bpg: with `auto` or `min` and tables, also code the picture over BPG
-    in its RGB colour space where that is smaller (format version 7).  See
+    in its RGB colour space where that is smaller (format version 7); levels: RC+'s (1..4): its
+    first pass's subimage coded by its four passes again, levels - 1 times (format version 10).  See
     rclib.qselect.compress and rclib.codec.compress.
     """
     from .qselect import compress as _compress
 
     return _compress(pixels, q=q, model=model, backend=backend, tau=tau, tables=tables, blend=blend,
-                     jpeg=jpeg, rgb_bpg=rgb_bpg)
+                     jpeg=jpeg, rgb_bpg=rgb_bpg, levels=levels)
 
 
 def decompress(data: bytes, model=None):

@@ -321,9 +321,10 @@ def blend_gain(paths, q="auto", model=None, progress: bool = True):
 
 
 def pass_bytes(blob: bytes) -> list[int]:
-    """Residual bytes of each pass of an .rc file (one for RC, four for RC+), from its header."""
+    """Residual bytes of each pass of an .rc file (one for RC, four for RC+, 3L + 1 for RC+ of L
+    levels), from its header."""
     header, _ = codec.unpack_header(blob)
-    passes = codec.PASSES[header.kind]
+    passes = header.passes
     out = [0] * passes
     for i, n in enumerate(header.stream_lengths):
         out[(i // 6) % passes] += n

@@ -55,12 +55,13 @@ def _compress(args) -> None:
         print(f"rclib: note: {note}", file=sys.stderr)
     blob = qselect.compress(picture, q=_q_arg(args.q), model=_load_model(args.model), backend=args.backend,
                             tau=args.tau, tables=not args.no_tables, blend=args.blend,
-                            jpeg=not args.no_jpeg_colour, rgb_bpg=not args.no_rgb_bpg)
+                            jpeg=not args.no_jpeg_colour, rgb_bpg=not args.no_rgb_bpg, levels=args.levels)
     atomic_write(args.output, blob, force=args.force)
     i = codec.info(blob)
     print(f"{args.output}: {i['bytes']} bytes, {i['bpsp']:.3f} bpsp "
           f"(BPG Q{i['q']} {i['bpg_bpsp']:.3f} + residual {i['residual_bpsp']:.3f}"
-          f"{', tau' if i['tau'] else ''}{', tables ' + i['table_channels'] if i['table_channels'] else ''}"
+          f"{', tau' if i['tau'] else ''}{', levels ' + str(i['levels']) if i['levels'] > 1 else ''}"
+          f"{', tables ' + i['table_channels'] if i['table_channels'] else ''}"
           f"{', blends ' + i['blend_channels'] if i['blend_channels'] else ''}"
           f"{', JPEG colour' if i['jpeg_colour'] else ''}{', BPG in RGB' if i['bpg_colour'] == 'rgb' else ''})")
 
@@ -179,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--no-rgb-bpg", action="store_true",
                    help="keep BPG in YCbCr, as the paper does (default: with --q auto or min, also code over BPG in its RGB "
                         "colour space, from per-image tables, where that file is smaller; format version 7)")
+    c.add_argument("--levels", type=int, default=1, choices=range(1, 5), metavar="1..4",
+                   help="RC+ only: code the first pass's subimage with RC+'s four passes again, LEVELS - 1 times "
+                        "(format version 10): slower to decode, smaller on most photos (README, RC+)")
     c.add_argument("--model", default=None, help="auto (the default: code with rc and with rc+, keep the smaller file; "
                         "encodes at half the speed), rc, rc+ (their shipped weights) or a weights file (.pt)")
     c.set_defaults(func=_compress)

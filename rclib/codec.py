@@ -3,7 +3,8 @@
 Layout (all integers big-endian; documented byte by byte in README.md):
 
     0   4  magic  89 52 43 0A  ("\\x89RC\\n")
-    4   1  format version (9 for a file whose decoding runs a network; for one coded from tables
+    4   1  format version (9 for a file whose decoding runs a network, 10 for RC+ of more than one
+           level; for one coded from tables
            alone 4, or 6 in JPEG colour, or 7 where its BPG file is in BPG's RGB colour space;
            versions 1 (no model-kind byte), 2 (no tables), 3 (tau for RC only), 5 (blends),
            7 with a network (no float path) and 8 (RC's transposed convolution) still decode)
@@ -24,11 +25,14 @@ Layout (all integers big-endian; documented byte by byte in README.md):
    18  32  SHA-256 identifier of the model weights
    50  32  SHA-256 of the original RGB pixels (row-major, 8-bit, R G B)
    82   4  length of the BPG file
-   86   4  number N of residual streams (6 per strip and pass: R, G, B window symbols and escapes)
+   86   4  number N of residual streams (6 per strip and pass: R, G, B window symbols and escapes;
+           passes: RC 1, RC+ 4, RC+ of L levels 3L + 1 in the order of model_plus.plan(L))
    90   1  model kind: 0 = RC (one pass), 1 = RC+ (four passes over the 2x2 subimages); version >= 2
    91   6  version >= 8: the encoder's float path, numerics_fingerprint(version) as 6 bytes
+   97   1  version 10: RC+'s levels L, 2..4 (the table and blend masks below then take 8 bytes)
     . 60P  only with flag bit 1: tau, P x 3 x 5 float32 (pass, channel, component), multiplying
-           the scales; P = the kind's passes (1 for RC, 4 for RC+; before version 4, RC only)
+           the scales; P = the file's passes (1 for RC, 4 for RC+, 3L + 1 for RC+ of L levels;
+           before version 4, RC only)
     .   2  only with flag bit 2: which (pass, channel) use a table: bit 3 * pass + c (c: R G B;
            RC has one pass, RC+ four), nonzero
     .   4  only with flag bit 2: length L of the tables (at most 65536)
@@ -65,11 +69,13 @@ from . import bpg, colour, entropy, model as model_lib, numerics
 from .errors import FormatError, InputError, RclibError
 from .limits import check_pixels
 from .mixture import Mixture
+from .model_plus import MAX_LEVELS, plan
 
 MAGIC = b"\x89RC\n"
 FLAG_GRAY, FLAG_TAU, FLAG_TABLES, FLAG_BLEND, FLAG_JPEG = 1, 2, 4, 8, 16
 _TAU = struct.Struct(">15f")
 _BLEND = struct.Struct(">H6B")
+_BLEND_WIDE = struct.Struct(">Q6B")  # version 10: a bit per (pass, channel) of up to 13 passes
 VERSION = 4           # written unless the file has blends
 BLEND_VERSION = 5     # the first version with blends; older rclib reads every file without them
 JPEG_VERSION = 6      # the first version with JPEG colour (written only for such files)
@@ -79,12 +85,13 @@ FLOAT_VERSION = 8     # the first version naming the encoder's float path
 # do not depend on the CPU's caches (ResidualModel.transposed_up), and the float path is named by
 # the fingerprint of that computation (numerics_fingerprint).
 NETWORK_VERSION = 9
-VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9)
+LEVELS_VERSION = 10   # the first version with RC+ levels above 1 (written only for such files)
+VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
 FINGERPRINT_BYTES = 6
 _TABLES_MAX = 1 << 16
 _FIXED = struct.Struct(">4sBBIIBBH32s32sII")
 KINDS = ("rc", "rc+")   # the model-kind byte of version 2 indexes this
-PASSES = {"rc": 1, "rc+": 4}
+PASSES = {"rc": 1, "rc+": 4}  # at one level (RC+ with more: passes_of)
 STRIP_PIXELS = 1 << 19   # pixels per strip (bounds memory; strips are coded independently)
 DEFAULT_Q = 12
 
@@ -113,6 +120,22 @@ class Header:
     blend_mask: int = 0         # bit 3 * pass + c: that pass codes channel c with a blend
     blend_ab: tuple = ((0, 0),) * 3  # per channel the blend's exponents (sixteenths)
     numerics: bytes = b""       # version >= 8: the encoder's numerics_fingerprint() (6 bytes)
+    levels: int = 1             # RC+'s levels (model_plus.plan); above 1 only in version 10
+
+    @property
+    def passes(self) -> int:
+        return passes_of(self.kind, self.levels)
+
+
+def passes_of(kind: str, levels: int = 1) -> int:
+    """Coded passes of a kind: RC one, RC+ four at one level and three more for each level above."""
+    return 1 if kind == "rc" else 3 * levels + 1
+
+
+def _mask_structs(levels: int) -> tuple[struct.Struct, struct.Struct]:
+    """The table section's (mask, length) and the blend section's struct: 16-bit masks at one
+    level, 64-bit ones in version 10 (a bit per pass and channel)."""
+    return (struct.Struct(">HI"), _BLEND) if levels == 1 else (struct.Struct(">QI"), _BLEND_WIDE)
 
 
 def strip_rows(width: int, height: int) -> int:
@@ -147,14 +170,18 @@ def pack_header(h: Header) -> bytes:
     if h.version >= FLOAT_VERSION:
         assert len(h.numerics) == FINGERPRINT_BYTES, "a version-8 header names the encoder's float path"
         body += h.numerics
+    assert (h.version >= LEVELS_VERSION) == (h.levels > 1), "version 10 is for RC+ files with levels above 1"
+    if h.version >= LEVELS_VERSION:
+        body += bytes([h.levels])
+    table_head, blend = _mask_structs(h.levels)
     if h.tau is not None:
         per_pass = np.asarray(h.tau, dtype=np.float32).reshape(-1, 15)  # (passes, 3 x K)
         body += b"".join(_TAU.pack(*row.tolist()) for row in per_pass)
     if has_tables:
         blob = pack_tables(h.tables)
-        body += struct.pack(">HI", h.table_mask, len(blob)) + blob
+        body += table_head.pack(h.table_mask, len(blob)) + blob
     if h.blend_mask:
-        body += _BLEND.pack(h.blend_mask, *(v for ab in h.blend_ab for v in ab))
+        body += blend.pack(h.blend_mask, *(v for ab in h.blend_ab for v in ab))
     body += struct.pack(f">{len(h.stream_lengths)}I", *h.stream_lengths)
     return body + struct.pack(">I", zlib.crc32(body))
 
@@ -175,25 +202,30 @@ def unpack_header(data: bytes) -> tuple[Header, int]:
         raise FormatError("truncated .rc file (header)")
     (_, _, flags, w, h, q, window, rows, wid, pix, bpg_len, n) = _FIXED.unpack_from(data)
     kind_byte = data[_FIXED.size] if kind_size else 0
-    fingerprint = data[_FIXED.size + kind_size:tau_start]
-    tau_passes = PASSES[KINDS[kind_byte]] if version >= 4 and kind_byte < len(KINDS) else 1
+    fingerprint = data[_FIXED.size + kind_size:_FIXED.size + kind_size + (FINGERPRINT_BYTES if version >= FLOAT_VERSION else 0)]
+    levels = data[tau_start - 1] if version >= LEVELS_VERSION else 1
+    if not 1 <= levels <= MAX_LEVELS or version >= LEVELS_VERSION and (levels == 1 or kind_byte != KINDS.index("rc+")):
+        raise FormatError("corrupt .rc file (RC+ levels)")
+    tau_passes = passes_of(KINDS[kind_byte], levels) if version >= 4 and kind_byte < len(KINDS) else 1
     table = tau_start + (tau_passes * _TAU.size if flags & FLAG_TAU else 0)
+    table_head, blend = _mask_structs(levels)
     mask, blob = 0, b""
     if flags & FLAG_TABLES and version >= 3:
-        if len(data) < table + 6:
+        if len(data) < table + table_head.size:
             raise FormatError("truncated .rc file (tables)")
-        mask, size = struct.unpack_from(">HI", data, table)
-        if size > _TABLES_MAX or len(data) < table + 6 + size:
+        mask, size = table_head.unpack_from(data, table)
+        table += table_head.size
+        if size > _TABLES_MAX or len(data) < table + size:
             raise FormatError("truncated or corrupt .rc file (tables)")
-        blob = data[table + 6:table + 6 + size]
-        table += 6 + size
+        blob = data[table:table + size]
+        table += size
     bmask, blend_ab = 0, ((0, 0),) * 3
     if flags & FLAG_BLEND and version >= BLEND_VERSION:
-        if len(data) < table + _BLEND.size:
+        if len(data) < table + blend.size:
             raise FormatError("truncated .rc file (blends)")
-        bmask, *ab = _BLEND.unpack_from(data, table)
+        bmask, *ab = blend.unpack_from(data, table)
         blend_ab = tuple(zip(ab[::2], ab[1::2]))
-        table += _BLEND.size
+        table += blend.size
     end = table + 4 * n
     if n > 24 * 65536 or len(data) < end + 4:
         raise FormatError("truncated or corrupt .rc file (stream table)")
@@ -208,11 +240,12 @@ def unpack_header(data: bytes) -> tuple[Header, int]:
     if q > 51:
         raise FormatError("corrupt .rc file (BPG quantizer out of range)")
     check_pixels(w, h, ".rc file")
-    if kind == "rc+" and rows % 2:
-        raise FormatError("corrupt .rc file (RC+ strips must have an even height)")
+    if kind == "rc+" and rows % (2 << (levels - 1)):
+        raise FormatError("corrupt .rc file (RC+ strips must have a height divisible by 2 ** levels)")
     if kind == "rc+" and flags & FLAG_TAU and version < 4:
         raise FormatError("corrupt .rc file (tau in an RC+ file before format version 4)")
-    if n != 6 * PASSES[kind] * _ceil_div(h, rows):  # arithmetic: nothing is allocated per strip
+    passes = passes_of(kind, levels)
+    if n != 6 * passes * _ceil_div(h, rows):  # arithmetic: nothing is allocated per strip
         raise FormatError("corrupt .rc file (stream count does not match the picture size)")
     tau = None
     if flags & FLAG_TAU:
@@ -220,7 +253,7 @@ def unpack_header(data: bytes) -> tuple[Header, int]:
         tau = tau.reshape(tau_passes, 3, -1)
         if not (np.isfinite(tau).all() and (tau > 0).all()):
             raise FormatError("corrupt .rc file (invalid tau)")
-    full = 1 << 3 * PASSES[kind]
+    full = 1 << 3 * passes
     if flags & FLAG_TABLES and not (0 < mask < full or flags & FLAG_BLEND and mask == 0):
         raise FormatError("corrupt .rc file (table mask)")
     if flags & FLAG_BLEND and (not flags & FLAG_TABLES or not 0 < bmask < full or bmask & mask
@@ -238,22 +271,27 @@ def unpack_header(data: bytes) -> tuple[Header, int]:
     if start + bpg_len + sum(lengths) != len(data):
         raise FormatError("truncated or corrupt .rc file (length mismatch)")
     return Header(w, h, q, window, rows, wid, pix, bpg_len, lengths, flags & (FLAG_GRAY | FLAG_JPEG), tau,
-                  kind, version, tables, mask, bmask, blend_ab, bytes(fingerprint)), start
+                  kind, version, tables, mask, bmask, blend_ab, bytes(fingerprint), levels), start
 
 
 def runs_network(header: Header) -> bool:
     """Whether decoding the file runs a network: some pass and channel is not coded from a table."""
-    return header.table_mask != (1 << 3 * PASSES[header.kind]) - 1
+    return header.table_mask != (1 << 3 * header.passes) - 1
 
 
 def kind_end(version: int) -> int:
-    """Offset of what follows the fixed header, the kind byte and the float path (tau, tables...)."""
-    return _FIXED.size + (1 if version >= 2 else 0) + (FINGERPRINT_BYTES if version >= FLOAT_VERSION else 0)
+    """Offset of what follows the fixed header, the kind byte, the float path and the levels
+    (tau, tables...)."""
+    return (_FIXED.size + (1 if version >= 2 else 0) + (FINGERPRINT_BYTES if version >= FLOAT_VERSION else 0)
+            + (1 if version >= LEVELS_VERSION else 0))
 
 
 def _channels_of(mask: int) -> int:
     """Bit c set when some pass codes channel c with a table."""
-    return (mask | mask >> 3 | mask >> 6 | mask >> 9) & 7
+    out = 0
+    while mask:
+        out, mask = out | mask & 7, mask >> 3
+    return out
 
 
 def pass_tables(header: Header, k: int) -> list | None:
@@ -381,50 +419,49 @@ def _weights_id(model) -> bytes:
 def _plus_strip(model, x_l: torch.Tensor, y0: int, y1: int, window: int, x: torch.Tensor | None = None,
                 streams: list[bytes] | None = None, bits: bool = False, tables: list | None = None,
                 tau: torch.Tensor | None = None, fit: bool = False, blends: list | None = None,
-                grids: list | None = None, freqs: list | None = None):
-    """Rows y0..y1 (y0 even) with an RC+ model, pass by pass, each pass seeing x_l (with the
-    model's margin) and the residuals of the earlier passes inside this strip only.
+                grids: list | None = None, freqs: list | None = None, levels: int = 1):
+    """Rows y0..y1 (y0 a multiple of 2**levels) with an RC+ model, pass by pass (model_plus.plan),
+    each pass seeing x_l (with the model's margin at its level) and the residuals of the earlier
+    passes inside this strip only.
 
     With x: encode (6 streams per pass; with blends, per pass a list of per-channel Blend or None,
     only the blended channels; with grids (a list) and freqs, each pass's entropy.blend_grid_bits
     is appended to grids), with bits=True the ideal bits (1, 3, rows, W) (blended channels' as
     blends), or with fit=True each pass's subsample for fitting tau; with streams: decode,
     returning x's rows (tables: per pass, what pass_tables gives).  tau (passes, 3, K): each
-    pass's temperature.  One function, so all four see the same floats.
+    pass's temperature.  One function, so all passes see the same floats.
     """
     from . import tau as tau_lib
-    from .model_plus import PHASES, pad_even
+    from .model_plus import pad_even, plan
 
     width = x_l.shape[3]
-    m = model.margin
+    m = model.margin << (levels - 1)  # the deepest level's margin, in full-resolution rows
     ya, yb = max(y0 - m, 0), min(y1 + m, x_l.shape[2])
     xl = pad_even(x_l[:, :, ya:yb])
     residual = torch.zeros_like(xl)
-    known = torch.zeros(1, 1, xl.shape[2] // 2, xl.shape[3] // 2, device=xl.device)
-    r0 = (y0 - ya) // 2
-    known[:, :, r0:(y1 - ya + 1) // 2] = 1
     rows_out = torch.zeros(1, 3, y1 - y0, width, device=xl.device)
     out_streams = []
-    for k, (dy, dx) in enumerate(PHASES):
-        n_rows, n_cols = len(range(y0 + dy, y1, 2)), len(range(dx, width, 2))
+    for i, p in enumerate(plan(levels)):
+        s = p.stride
+        n_rows, n_cols = len(range(y0 + p.oy, y1, s)), len(range(p.ox, width, s))
         if n_rows == 0 or n_cols == 0:
             out_streams += [None] if fit else [b""] * 6
             if grids is not None:
                 grids.append(np.zeros((3, len(entropy.BLEND_GRID))))
             continue
-        mine = None if tables is None else tables[k]
-        blend_k = None if blends is None else blends[k]
+        mine = None if tables is None else tables[i]
+        blend_k = None if blends is None else blends[i]
         if tables_only(mine) or (blends is not None and not bits and not any(blend_k)):
             mix = None  # every channel of this pass from its table: no network needed
         else:
             with torch.no_grad():
-                params = model.pass_params(k, xl, residual, known)[:, :, r0:r0 + n_rows, :n_cols]
-            mix = _frozen(model.pass_mixture(k, params.contiguous())).with_tau(None if tau is None else tau[k])
-        x_l_k = x_l[:, :, y0 + dy:y1:2, dx::2]
+                params = _level_params(model, p, xl, residual, ya, y0, y1, x_l.shape[2])[:, :, :n_rows, :n_cols]
+            mix = _frozen(model.pass_mixture(p.k, params.contiguous())).with_tau(None if tau is None else tau[i])
+        x_l_k = x_l[:, :, y0 + p.oy:y1:s, p.ox::s]
         if streams is not None:
-            x_k = entropy.decode(mix, x_l_k, streams[6 * k:6 * k + 6], window, mine)
+            x_k = entropy.decode(mix, x_l_k, streams[6 * i:6 * i + 6], window, mine)
         else:
-            x_k = x[:, :, y0 + dy:y1:2, dx::2]
+            x_k = x[:, :, y0 + p.oy:y1:s, p.ox::s]
             if fit:
                 out_streams.append(tau_lib.subsample(mix, x_k, x_l_k))
             elif bits:
@@ -434,18 +471,42 @@ def _plus_strip(model, x_l: torch.Tensor, y0: int, y1: int, window: int, x: torc
                     b = bit_map(mix, x_k, x_l_k)
                     if blend_k is not None:
                         b = entropy.blend_bit_map(mix, x_k, x_l_k, blend_k, b, window)
-                    rows_out[:, :, dy::2, dx::2] = b
+                    rows_out[:, :, p.oy::s, p.ox::s] = b
             elif blends is not None:
                 out_streams += entropy.encode(mix, x_k, x_l_k, window, blend_k) if mix is not None else [b""] * 6
             else:
                 out_streams += entropy.encode(mix, x_k, x_l_k, window)
                 if grids is not None:
                     grids.append(entropy.blend_grid_bits(mix, x_k, x_l_k, freqs, window))
-        y = y0 - ya + dy
-        residual[:, :, y:y + 2 * n_rows:2, dx:dx + 2 * n_cols:2] = x_k - x_l_k
+        y = y0 - ya + p.oy
+        residual[:, :, y:y + s * n_rows:s, p.ox:p.ox + s * n_cols:s] = x_k - x_l_k
         if streams is not None:
-            rows_out[:, :, dy::2, dx::2] = x_k
+            rows_out[:, :, p.oy::s, p.ox::s] = x_k
     return rows_out if (bits or streams is not None) else out_streams
+
+
+def _level_params(model, p, xl: torch.Tensor, residual: torch.Tensor, ya: int, y0: int, y1: int,
+                  height: int) -> torch.Tensor:
+    """Pass p's raw mixture parameters from the strip's window (x_l and the residual so far, full
+    resolution, rows from ya; the picture has `height` rows), at p's level: the rows within the
+    level's margin of y0..y1, subsampled by 2**level; the result's rows from y0's on.  Residuals
+    count as known on the rows of y0..y1."""
+    import torch.nn.functional as F
+
+    from .model_plus import pad_even
+
+    step = p.stride // 2
+    m = model.margin * step  # this level's margin (the window holds the deepest level's)
+    a = max(y0 - m, 0) - ya
+    b = xl.shape[2] if y1 + m >= height else y1 + m - ya
+    xl, residual, ya = xl[:, :, a:b], residual[:, :, a:b], ya + a
+    if step > 1:
+        xl = pad_even(xl[:, :, ::step, ::step])
+        residual = residual[:, :, ::step, ::step]
+        residual = F.pad(residual, (0, residual.shape[3] % 2, 0, residual.shape[2] % 2))  # zeros: no residual there
+    rows = ya + p.stride * torch.arange(xl.shape[2] // 2, device=xl.device)
+    known = ((rows >= y0) & (rows < y1)).to(xl.dtype).view(1, 1, -1, 1).expand(1, 1, -1, xl.shape[3] // 2)
+    return model.pass_params(p.k, xl, residual, known.contiguous())[:, :, (y0 - ya) // p.stride:]
 
 
 def _frozen(mix: Mixture) -> Mixture:
@@ -476,7 +537,7 @@ def as_rgb(pixels) -> tuple[np.ndarray, int]:
 def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "auto",
              tau: bool = False, bpg_file: bytes | None = None, tables: bool = True,
              blend: bool = False, jpeg: bool = True, ycc: np.ndarray | None = None,
-             space: str = "ycbcr", plain: bytes | None = None) -> bytes:
+             space: str = "ycbcr", plain: bytes | None = None, levels: int = 1) -> bytes:
     """Losslessly compress uint8 (H, W, 3) RGB or (H, W) grayscale at BPG quantizer q; returns
     .rc file bytes.  (Choosing q, "min" or "auto": rclib.compress / qselect.compress.)
 
@@ -495,11 +556,15 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
     YCbCr (colour.jpeg_ycc_of), when the caller has found it already.
     plain: with tau, the file this call makes without tau, when the caller has it already
     (qselect made it to choose a colour space or kind); it is not made again.
+    levels: RC+ only: code pass 1's subimage with RC+'s four passes again, levels - 1 times
+    (model_plus.plan; format version 10 above 1).
     """
     given, asked = rgb, model
     rgb, flags = as_rgb(rgb)
     named, model = model is None or isinstance(model, str), resolve_model(model)
     kind = model_lib.kind(model)
+    if levels not in range(1, MAX_LEVELS + 1) or levels > 1 and kind != "rc+":
+        raise InputError(f"levels must be 1..{MAX_LEVELS}, and above 1 only for RC+ (got {levels!r} for {kind})")
     h, w = rgb.shape[:2]
     if h >= 1 << 24 or w >= 1 << 24:
         raise InputError("picture too large")
@@ -514,14 +579,14 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
     rows = strip_rows(w, h)
     spans = _strips(h, rows)
     window = entropy.WINDOW
-    fitted = _fit_tau(model, x, x_l, q, spans) if tau else None
+    fitted = _fit_tau(model, x, x_l, q, spans, levels) if tau else None
     # tau stays only where the file comes out smaller with it (the file without it made as asked:
     # a kind by name also tries its weights for JPEG colour)
     if fitted is None:
         if plain is not None:
             return plain
     elif plain is None:
-        plain = compress(given, q, asked, backend, False, bpg_file, tables, blend, jpeg, ycc)
+        plain = compress(given, q, asked, backend, False, bpg_file, tables, blend, jpeg, ycc, levels=levels)
     t = None if fitted is None else torch.from_numpy(fitted)
     freqs = [entropy.quantize_table(n) for n in entropy.table_counts(x, x_l, window)] if tables else None
     blend = blend and tables
@@ -533,7 +598,7 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
         if kind == "rc+":
             grids = [] if blend and blends is None else None
             out = _plus_strip(model, x_l, y0, y1, window, x=x, tau=t, grids=grids, freqs=freqs,
-                              blends=None if blends is None else [blends] * PASSES[kind])
+                              blends=None if blends is None else [blends] * passes_of(kind, levels), levels=levels)
             return out if grids is None else (out, grids)
         mix = _strip_mixture(model, x_l, q, y0, y1).with_tau(t)
         x_s, x_l_s = x[:, :, y0:y1], x_l[:, :, y0:y1]
@@ -550,18 +615,22 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
         blend_ab = tuple(entropy.BLEND_GRID[i] for i in grid.argmin(axis=1))
         blends = [entropy.Blend(freqs[c], *blend_ab[c]) for c in range(3)]
         by_blend = entropy.parallel_map(lambda span: code(span, blends), spans)
-    chosen, mask, bmask = (_choose_tables(per_strip, freqs, x, x_l, spans, window, kind, by_blend)
+    chosen, mask, bmask = (_choose_tables(per_strip, freqs, x, x_l, spans, window, kind, by_blend, levels=levels)
                            if tables else (None, 0, 0))
-    networked = mask != (1 << 3 * PASSES[kind]) - 1
+    networked = mask != (1 << 3 * passes_of(kind, levels)) - 1
     if not networked:
         fitted = None  # tau scales the model's channels only; none is left
+        if levels > 1:  # tables alone: the same bits at one level, in a file of the oldest version
+            per_strip, mask, levels = _table_streams(freqs, x, x_l, spans, window, kind), (1 << 3 * PASSES[kind]) - 1, 1
     streams = [s for strip in per_strip for s in strip]
-    # a file that runs a network names the float path it ran on (version 9); one from tables
-    # alone decodes anywhere and keeps the oldest version that holds it
+    # a file that runs a network names the float path it ran on (version 9, or 10 with levels);
+    # one from tables alone decodes anywhere and keeps the oldest version that holds it
+    version = (LEVELS_VERSION if levels > 1 else NETWORK_VERSION if networked else RGB_VERSION if in_rgb
+               else VERSION)
     header = Header(w, h, q, window, rows, _weights_id(model), pixels_sha256(rgb),
-                    len(bpg_file), [len(s) for s in streams], flags, fitted, kind,
-                    NETWORK_VERSION if networked else RGB_VERSION if in_rgb else VERSION, chosen, mask, bmask,
-                    blend_ab if bmask else ((0, 0),) * 3, fingerprint_bytes() if networked else b"")
+                    len(bpg_file), [len(s) for s in streams], flags, fitted, kind, version, chosen, mask, bmask,
+                    blend_ab if bmask else ((0, 0),) * 3,
+                    fingerprint_bytes() if version >= FLOAT_VERSION else b"", levels)
     out = pack_header(header) + bpg_file + b"".join(streams)
     if plain is not None:  # it has tried JPEG colour already
         return plain if len(plain) <= len(out) else out
@@ -637,18 +706,19 @@ def _ycc_plane(ycc: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(ycc))[None].float()
 
 
-def _table_streams(freqs: list[np.ndarray], x, x_l, spans, window, kind) -> list[list[bytes]]:
-    """Per strip, the streams of every pass (RC+: its subimage) with every channel from its table."""
-    from .model_plus import PHASES
+def pass_grids(kind: str, levels: int = 1) -> list[tuple[int, int, int]]:
+    """(row offset, column offset, stride) of the pixels each coded pass codes, in coding order."""
+    return [(0, 0, 1)] if kind == "rc" else [(p.oy, p.ox, p.stride) for p in plan(levels)]
 
+
+def _table_streams(freqs: list[np.ndarray], x, x_l, spans, window, kind, levels: int = 1) -> list[list[bytes]]:
+    """Per strip, the streams of every pass (RC+: its subimage) with every channel from its table."""
     cdfs = [entropy.table_cdf(f) for f in freqs]
-    phases = PHASES if kind == "rc+" else ((0, 0),)
-    step = 2 if kind == "rc+" else 1
 
     def code(span):
         y0, y1 = span
         out = []
-        for dy, dx in phases:
+        for dy, dx, step in pass_grids(kind, levels):
             x_k, x_l_k = x[:, :, y0 + dy:y1:step, dx::step], x_l[:, :, y0 + dy:y1:step, dx::step]
             out += entropy.encode_tables(cdfs, x_k, x_l_k, window) if x_k.numel() else [b""] * 6
         return out
@@ -657,15 +727,17 @@ def _table_streams(freqs: list[np.ndarray], x, x_l, spans, window, kind) -> list
 
 
 def _choose_tables(per_strip: list[list[bytes]], freqs: list[np.ndarray], x, x_l, spans, window, kind,
-                   by_blend: list[list[bytes]] | None = None, by_table: list[list[bytes]] | None = None):
+                   by_blend: list[list[bytes]] | None = None, by_table: list[list[bytes]] | None = None,
+                   levels: int = 1):
     """Code every strip (and pass) with the per-image tables too; send a channel's table when it
     saves more than its own bytes, and then code each pass's channel with whichever of the model,
     the table (and the blend, whose streams by_blend holds) is shorter, replacing the model's
     streams in per_strip where another wins.  Returns the header's tables, table mask and blend
     mask ((None, 0, 0) when no table is worth sending).  by_table: the table streams, when the
     caller has coded them already."""
-    by_table = _table_streams(freqs, x, x_l, spans, window, kind) if by_table is None else by_table
-    phases = range(PASSES[kind])
+    by_table = _table_streams(freqs, x, x_l, spans, window, kind, levels) if by_table is None else by_table
+    phases = range(passes_of(kind, levels))
+    table_head, blend = _mask_structs(levels)
     sizes = lambda strips: np.array([[sum(len(s[6 * k + 2 * c]) + len(s[6 * k + 2 * c + 1]) for s in strips)  # noqa: E731
                                       for c in range(3)] for k in range(len(phases))])
     by_model, by_table_size = sizes(per_strip), sizes(by_table)
@@ -675,7 +747,7 @@ def _choose_tables(per_strip: list[list[bytes]], freqs: list[np.ndarray], x, x_l
         """(bytes saved net of the header section, tables, table mask, blend mask)."""
         mask, bmask, saved = coder_masks(by_model, by_table_size, side, by_blend_size)
         chosen = [f if _channels_of(mask | bmask) >> c & 1 else None for c, f in enumerate(freqs)]
-        section = 6 + len(pack_tables(chosen)) + (_BLEND.size if bmask else 0)
+        section = table_head.size + len(pack_tables(chosen)) + (blend.size if bmask else 0)
         return saved - section, chosen, mask, bmask
 
     options = [option(None)] + ([option(sizes(by_blend))] if by_blend is not None else [])
@@ -728,15 +800,16 @@ def _check_q(q) -> int:
     return bpg.check_q(q)
 
 
-def _fit_tau(model, x: torch.Tensor, x_l: torch.Tensor, q: int, spans) -> np.ndarray | None:
+def _fit_tau(model, x: torch.Tensor, x_l: torch.Tensor, q: int, spans, levels: int = 1) -> np.ndarray | None:
     """tau fitted on every 4th pixel of every strip (the coder's own parameters), (passes, 3, K):
     for RC+ each pass's own (ones where fitting did not help); None where none helped."""
     from . import tau
 
     if model_lib.kind(model) == "rc+":
         per_strip = entropy.parallel_map(
-            lambda span: _plus_strip(model, x_l, span[0], span[1], entropy.WINDOW, x=x, fit=True), spans)
-        parts = [[s[k] for s in per_strip if s[k] is not None] for k in range(PASSES["rc+"])]
+            lambda span: _plus_strip(model, x_l, span[0], span[1], entropy.WINDOW, x=x, fit=True, levels=levels),
+            spans)
+        parts = [[s[k] for s in per_strip if s[k] is not None] for k in range(passes_of("rc+", levels))]
         fitted = [tau.optimize(*tau.cat(mine)) if mine else None for mine in parts]
         if all(f is None for f in fitted):
             return None
@@ -836,20 +909,21 @@ def _decompress(data: bytes, model=None) -> np.ndarray:
         raise FormatError("corrupt .rc file: BPG picture size differs from the header")
     x_l = _ycc_plane(decoded) if jpeg else model_lib.to_tensor(decoded)
     t = None if header.tau is None else torch.from_numpy(header.tau)
-    tables = [pass_tables(header, k) for k in range(PASSES[header.kind])]
+    tables = [pass_tables(header, k) for k in range(header.passes)]
     streams = []
     for n in header.stream_lengths:
         streams.append(data[pos:pos + n])
         pos += n
     spans = _strips(header.height, header.strip_rows)
 
-    per_strip = 6 * PASSES[header.kind]
+    per_strip = 6 * header.passes
 
     def code(item):
         i, (y0, y1) = item
         mine = streams[per_strip * i:per_strip * (i + 1)]
         if header.kind == "rc+":
-            return _plus_strip(model, x_l, y0, y1, header.window, streams=mine, tables=tables, tau=t)
+            return _plus_strip(model, x_l, y0, y1, header.window, streams=mine, tables=tables, tau=t,
+                               levels=header.levels)
         if tables_only(tables[0]):
             mix = None  # every channel from its table: no forward pass needed
         else:
@@ -873,9 +947,10 @@ def _decompress(data: bytes, model=None) -> np.ndarray:
 
 
 def residual_bit_map(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=None, tau=None,
-                     blends: list | None = None) -> np.ndarray:
+                     blends: list | None = None, levels: int = 1) -> np.ndarray:
     """The model's ideal cost of every subpixel of x given x_l (BPG at Q q), float (H, W, 3), in bits
-    (blends: per pass, per channel an entropy.Blend or None: those channels' bits as the blend's).
+    (blends: per pass, per channel an entropy.Blend or None: those channels' bits as the blend's;
+    levels: RC+'s, model_plus.plan).
 
     Computed strip by strip with the coder's own context margins (and, for RC+, the residuals
     each strip's passes see), so memory stays bounded and the bits are the coder's; training's
@@ -891,7 +966,8 @@ def residual_bit_map(rgb: np.ndarray, x_l_rgb: np.ndarray, q: int, model=None, t
     def bits(span):
         y0, y1 = span
         if model_lib.kind(model) == "rc+":
-            out = _plus_strip(model, x_l, y0, y1, entropy.WINDOW, x=x, bits=True, tau=t, blends=blends)
+            out = _plus_strip(model, x_l, y0, y1, entropy.WINDOW, x=x, bits=True, tau=t, blends=blends,
+                              levels=levels)
         else:
             with torch.no_grad():
                 mix = _strip_mixture(model, x_l, q, y0, y1).with_tau(t)
@@ -947,6 +1023,8 @@ def numerics_fingerprint(version: int = NETWORK_VERSION) -> str:
     RC's upsampling as that version runs it).  A file decodes exactly where it was written on a
     machine with the same fingerprint; elsewhere (another SIMD path or PyTorch build) it may
     fail the pixel checksum ("Determinism" in the README)."""
+    if version == LEVELS_VERSION:
+        version = NETWORK_VERSION  # levels run the same networks, so the same computations name it
     if version not in FINGERPRINT_PROBES:
         named = ", ".join(map(str, FINGERPRINT_PROBES))
         raise ValueError(f"format version {version} names no float path (versions {named} do)")
@@ -967,13 +1045,10 @@ def numerics_fingerprint(version: int = NETWORK_VERSION) -> str:
     return digest.hexdigest()[:12]
 
 
-def _pass_sums(bit_map: np.ndarray, kind: str) -> np.ndarray:
+def _pass_sums(bit_map: np.ndarray, kind: str, levels: int = 1) -> np.ndarray:
     """Bits (H, W, 3) summed per (pass, channel): shape (passes, 3)."""
-    if kind == "rc+":
-        from .model_plus import PHASES
-
-        return np.stack([bit_map[dy::2, dx::2].sum(axis=(0, 1), dtype=np.float64) for dy, dx in PHASES])
-    return bit_map.sum(axis=(0, 1), dtype=np.float64)[None]
+    return np.stack([bit_map[dy::s, dx::s].sum(axis=(0, 1), dtype=np.float64)
+                     for dy, dx, s in pass_grids(kind, levels)])
 
 
 def _table_bit_maps(rgb: np.ndarray, x_l_rgb: np.ndarray, freqs: list, window: int = entropy.WINDOW) -> np.ndarray:
@@ -1064,12 +1139,12 @@ def ycc_table_bits(ycc: np.ndarray, x_l_ycc: np.ndarray) -> float:
     return _table_only_bits(_ycc_plane(ycc), _ycc_plane(x_l_ycc))
 
 
-def _coded_bits(rgb, x_l_rgb, by_model: np.ndarray, kind: str) -> float:
+def _coded_bits(rgb, x_l_rgb, by_model: np.ndarray, kind: str, levels: int = 1) -> float:
     """The model's bits (passes, 3) with tables where the encoder's rule sends them ((H, W, 3)
     pictures: RGB, or YCbCr in JPEG colour)."""
     counts = entropy.table_counts(model_lib.to_tensor(rgb), model_lib.to_tensor(x_l_rgb))
     freqs = [entropy.quantize_table(n) for n in counts]
-    by_table = _pass_sums(_table_bit_maps(rgb, x_l_rgb, freqs), kind)
+    by_table = _pass_sums(_table_bit_maps(rgb, x_l_rgb, freqs), kind, levels)
     side = [8 * len(pack_tables([f])) for f in freqs]
     mask, saved = table_mask(by_model, by_table, side)
     sent = sum(side[c] for c in range(3) if _channels_of(mask) >> c & 1)
@@ -1087,17 +1162,18 @@ def estimate_coded_bits(rgb: np.ndarray, data: bytes, model=None) -> float:
                   for p in jpeg_planes(colour.jpeg_ycc_of(rgb), bpg_file))
     else:
         x, x_l = rgb, bpg.decode(bpg_file)
-    section = 8 * (len(pack_tables(header.tables)) + (_BLEND.size if header.blend_mask else 0)
+    blend_size = _mask_structs(header.levels)[1].size
+    section = 8 * (len(pack_tables(header.tables)) + (blend_size if header.blend_mask else 0)
                    if header.table_mask | header.blend_mask else 0)
     if not runs_network(header):
         return float(_table_bit_maps(x, x_l, header.tables, header.window).sum() + section)
     blends = ([[c if isinstance(c, entropy.Blend) else None for c in (pass_tables(header, k) or [None] * 3)]
-               for k in range(PASSES[header.kind])] if header.blend_mask else None)
+               for k in range(header.passes)] if header.blend_mask else None)
     by_model = _pass_sums(residual_bit_map(x, x_l, header.q, model or model_for_file(header.weights_id),
-                                           header.tau, blends), header.kind)
+                                           header.tau, blends, header.levels), header.kind, header.levels)
     if not header.table_mask | header.blend_mask:
         return float(by_model.sum())
-    by_table = _pass_sums(_table_bit_maps(x, x_l, header.tables, header.window), header.kind)
+    by_table = _pass_sums(_table_bit_maps(x, x_l, header.tables, header.window), header.kind, header.levels)
     use = np.array([[header.table_mask >> (3 * k + c) & 1 for c in range(3)] for k in range(len(by_model))], bool)
     return float(np.where(use, by_table, by_model).sum() + section)
 
@@ -1107,11 +1183,12 @@ def info(data: bytes) -> dict:
     n = header.width * header.height * 3
     residual = sum(header.stream_lengths)
     return {"width": header.width, "height": header.height, "q": header.q,
-            "version": header.version, "model": header.kind, "weights_id": header.weights_id.hex(),
+            "version": header.version, "model": header.kind, "levels": header.levels,
+            "weights_id": header.weights_id.hex(),
             "bytes": len(data), "bpg_bytes": header.bpg_length, "residual_bytes": residual,
             "bpsp": 8 * len(data) / n, "bpg_bpsp": 8 * header.bpg_length / n,
             "residual_bpsp": 8 * residual / n,
-            "strips": len(header.stream_lengths) // (6 * PASSES[header.kind]),
+            "strips": len(header.stream_lengths) // (6 * header.passes),
             "grayscale": bool(header.flags & FLAG_GRAY), "tau": header.tau is not None,
             "table_channels": "".join("RGB"[c] for c in range(3) if _channels_of(header.table_mask) >> c & 1),
             "table_mask": header.table_mask,

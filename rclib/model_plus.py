@@ -24,6 +24,32 @@ from .mixture import K, LATTICE_SIZE, PARAMS_PER_CHANNEL, Mixture
 
 PHASES = ((0, 0), (1, 1), (0, 1), (1, 0))  # (dy, dx) of each pass's subimage, in coding order
 RESIDUAL_SCALE = 1 / 16                     # residual planes enter the network as r / 16
+MAX_LEVELS = 4
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One coded pass: network k run on level `level`'s picture (the full picture subsampled by
+    2**level), coding the full-resolution pixels at rows oy, oy + stride, ... and columns ox, ..."""
+    level: int
+    k: int
+    oy: int
+    ox: int
+    stride: int
+
+
+def plan(levels: int = 1) -> tuple[Pass, ...]:
+    """The passes in coding order.  levels 1: the four passes over the 2x2 subimages.  Each further
+    level codes the first pass's subimage (every 2nd pixel of each row and column) as a picture of
+    its own with the same four networks, so three quarters of it see decoded neighbours too."""
+    if not 1 <= levels <= MAX_LEVELS:
+        raise ValueError(f"levels must be 1..{MAX_LEVELS}, got {levels}")
+    out = []
+    for level in range(levels - 1, -1, -1):
+        scale = 1 << level
+        out += [Pass(level, k, dy * scale, dx * scale, 2 * scale)
+                for k, (dy, dx) in enumerate(PHASES) if k or level == levels - 1]
+    return tuple(out)
 
 
 @dataclass(frozen=True)

@@ -241,23 +241,23 @@ TAU_REACH = 0.05
 
 
 def compress(rgb, q=None, model=None, backend: str = "auto", tau: bool = False, tables: bool = True,
-             blend: bool = False, jpeg: bool = True, rgb_bpg: bool = True) -> bytes:
+             blend: bool = False, jpeg: bool = True, rgb_bpg: bool = True, levels: int = 1) -> bytes:
     """rclib.compress: choose the model kind ("auto": the smaller file of each kind) and Q by
     their strategies, then code the picture (files, then smallest or with_tau).  `tau`: fit a
     per-image temperature (each kind's own) to the files near the smallest (with_tau)."""
-    made = files(rgb, q, model, backend, tables, blend, jpeg, rgb_bpg)
+    made = files(rgb, q, model, backend, tables, blend, jpeg, rgb_bpg, levels)
     return with_tau(rgb, made, backend) if tau else smallest(made)
 
 
 def files(rgb, q=None, model=None, backend: str = "auto", tables: bool = True, blend: bool = False,
-          jpeg: bool = True, rgb_bpg: bool = True) -> list[tuple[bytes, dict]]:
+          jpeg: bool = True, rgb_bpg: bool = True, levels: int = 1) -> list[tuple[bytes, dict]]:
     """The files without tau that compress weighs, each with the arguments of codec.compress
     that made it: per kind ("auto": RC, then RC+) one at its strategy's Q in YCbCr, and one over
     BPG in RGB where that may be smaller.  A decoded JPEG's YCbCr is found once (jpeg_lift) and
     handed to every step; with `rgb_bpg` (and tables, and the strategies `auto` or `min`), BPG in
     RGB is weighed once (rgb_candidate) and each kind codes it where its expected size
     (RGB_NETWORK_SHARE) is below its YCbCr file.  A kind named by name codes over BPG in RGB with
-    its weights for RGB (codec.default_model)."""
+    its weights for RGB (codec.default_model).  levels: RC+'s files' (codec.compress)."""
     picture, _ = codec.as_rgb(rgb)
     ycc = jpeg_lift(picture, jpeg and tables)
     jpeg = ycc is not None
@@ -267,7 +267,8 @@ def files(rgb, q=None, model=None, backend: str = "auto", tables: bool = True, b
     for kind in AUTO_MODELS if kind_per_picture(model) else (model,):
         net = codec.resolve_model(kind)
         chosen, bpg_file = choose_q(picture, q, net, backend, tables, jpeg, ycc)
-        settings = dict(q=chosen, model=kind, bpg_file=bpg_file, tables=tables, blend=blend, jpeg=jpeg, ycc=ycc)
+        settings = dict(q=chosen, model=kind, bpg_file=bpg_file, tables=tables, blend=blend, jpeg=jpeg, ycc=ycc,
+                        levels=levels if model_lib.kind(net) == "rc+" or not kind_per_picture(model) else 1)
         made.append((codec.compress(rgb, backend=backend, **settings), settings))
         if in_rgb is not None and RGB_NETWORK_SHARE[model_lib.kind(net)] * in_rgb[2] < 8 * len(made[-1][0]):
             settings = dict(settings, q=in_rgb[0], bpg_file=in_rgb[1], jpeg=False)
