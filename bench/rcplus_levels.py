@@ -112,6 +112,16 @@ def files_summary(table) -> "pd.DataFrame":
     return pd.DataFrame(rows)
 
 
+def files_markdown(table) -> str:
+    """The README's table of files_summary."""
+    rows = ["| levels | Q | RC+ bpsp | per picture the smaller of it and one level | RC+ / RC | decoding time |",
+            "|---|---|---|---|---|---|"]
+    for r in files_summary(table).itertuples():
+        rows.append(f"| {r.levels} | {'+' + str(r.q_shift) if r.q_shift else 'as coded'} | {r.rc_plus_bpsp:.4f} | "
+                    f"{r.best_bpsp:.4f} | {r.rc_plus_over_rc:.4f} | {r.decode_time_vs_1:.2f} × |")
+    return "\n".join(rows)
+
+
 def summary(table) -> "pd.DataFrame":
     """Per level: network bits against one level, and mean bpsp per picture of the projected files
     (bytes less the saving in coded bits; a picture keeps its file where a level does not save)."""

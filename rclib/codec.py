@@ -202,8 +202,8 @@ def unpack_header(data: bytes) -> tuple[Header, int]:
         raise FormatError("truncated .rc file (header)")
     (_, _, flags, w, h, q, window, rows, wid, pix, bpg_len, n) = _FIXED.unpack_from(data)
     kind_byte = data[_FIXED.size] if kind_size else 0
-    fingerprint = data[_FIXED.size + kind_size:_FIXED.size + kind_size + (FINGERPRINT_BYTES if version >= FLOAT_VERSION else 0)]
     levels = data[tau_start - 1] if version >= LEVELS_VERSION else 1
+    fingerprint = data[_FIXED.size + kind_size:tau_start - (levels > 1)]
     if not 1 <= levels <= MAX_LEVELS or version >= LEVELS_VERSION and (levels == 1 or kind_byte != KINDS.index("rc+")):
         raise FormatError("corrupt .rc file (RC+ levels)")
     tau_passes = passes_of(KINDS[kind_byte], levels) if version >= 4 and kind_byte < len(KINDS) else 1
@@ -227,7 +227,7 @@ def unpack_header(data: bytes) -> tuple[Header, int]:
         blend_ab = tuple(zip(ab[::2], ab[1::2]))
         table += blend.size
     end = table + 4 * n
-    if n > 24 * 65536 or len(data) < end + 4:
+    if n > 6 * passes_of("rc+", MAX_LEVELS) * 65536 or len(data) < end + 4:
         raise FormatError("truncated or corrupt .rc file (stream table)")
     (crc,) = struct.unpack_from(">I", data, end)
     if zlib.crc32(data[:end]) != crc:

@@ -453,8 +453,8 @@ def test_readme_q_descent_sentence_is_the_committed_comparison():
 
 
 def test_readme_rcplus_levels_paragraph_is_the_committed_benchmark_output():
-    """The README's paragraph on coding RC+'s pass 1 by RC+ again quotes bench/rcplus_levels.py's
-    committed CSV, whose one-level files are notebook 06's RC+ and RC files (docs/results.json)."""
+    """The README's paragraph on RC+'s levels quotes bench/rcplus_levels.py's committed CSVs, whose
+    one-level files are notebook 06's RC+ and RC files (docs/results.json)."""
     import pandas as pd
 
     bench = _bench_script("rcplus_levels")
@@ -474,3 +474,12 @@ def test_readme_rcplus_levels_paragraph_is_the_committed_benchmark_output():
             f"RC+ {s.loc[1, 'rc_plus_bpsp']:.3f} → {s.loc[2, 'rc_plus_bpsp']:.3f} (two levels "
             f"{s.loc[3, 'rc_plus_bpsp']:.3f}) bpsp, RC+ / RC {s.loc[1, 'rc_plus_over_rc']:.3f} → "
             f"{s.loc[2, 'rc_plus_over_rc']:.3f} ({s.loc[3, 'rc_plus_over_rc']:.3f})") in text
+    files = pd.read_csv(ROOT / "docs" / "rcplus_levels_files.csv")
+    assert bench.files_markdown(files) in (ROOT / "README.md").read_text()
+    coded = files.bytes_1_0.notna()
+    assert (files.bytes_1_0[coded] == files.bytes[coded]).all()  # one level at its Q: notebook 06's file
+    f = bench.files_summary(files).set_index(["levels", "q_shift"])
+    saved = lambda bpsp: 100 * (1 - bpsp / f.loc[(1, 0), "rc_plus_bpsp"])  # noqa: E731
+    assert (f"Three levels at 3 Q above save {saved(f.loc[(3, 3), 'rc_plus_bpsp']):.2f} % (against "
+            f"{saved(f.loc[(1, 3), 'rc_plus_bpsp']):.2f} % for the Q alone), and taking per picture the smaller "
+            f"file {saved(f.loc[(3, 3), 'best_bpsp']):.2f} %") in text
