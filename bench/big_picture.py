@@ -1,7 +1,7 @@
 """Encode and decode one large real photograph (default 12 MPix) with the shipped model, each in
 its own process, and print the wall time, MPix/s and peak resident memory of each.
 
-    python bench/big_picture.py [--mpix 12] [--q 12] [--model rc|rc+|weights.pt]
+    python bench/big_picture.py [--mpix 12] [--q 12] [--model rc|rc+|weights.pt] [--levels 1..4]
 """
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from pathlib import Path
 STEP = r"""
 import sys, time, json, resource, numpy as np
 from rclib import codec, entropy, model
-mode, path, out, q, which = sys.argv[1:6]
+mode, path, out, q, which, levels = sys.argv[1:7]
 net = codec.resolve_model(model.load(which) if which.endswith(".pt") else which or None)
 entropy._torchac()   # weights and torchac loaded outside the timing
 if mode == "encode":
     x = np.load(path)
-    t = time.perf_counter(); blob = codec.compress(x, q=int(q), model=net); dt = time.perf_counter() - t
+    t = time.perf_counter(); blob = codec.compress(x, q=int(q), model=net, levels=int(levels)); dt = time.perf_counter() - t
     open(out, "wb").write(blob)
 else:
     blob = open(path, "rb").read()
@@ -39,6 +39,7 @@ def main() -> int:
     ap.add_argument("--mpix", type=float, default=12.0)
     ap.add_argument("--q", type=int, default=12)
     ap.add_argument("--model", default="", help="rc, rc+ or a weights file (default: the codec's default kind)")
+    ap.add_argument("--levels", type=int, default=1, help="RC+'s levels (codec.compress)")
     args = ap.parse_args()
     src = data.source_photo("lomiri-wallpapers-16.04",
                             "usr/share/backgrounds/picosdeeuropa_by_Aitzol_Berasategi.jpg")
@@ -51,7 +52,8 @@ def main() -> int:
         np.save(tmp / "x.npy", x)
         rows = {}
         for mode, inp, out in (("encode", "x.npy", "x.rc"), ("decode", "x.rc", "y.npy")):
-            run = subprocess.run([sys.executable, "-c", STEP, mode, str(tmp / inp), str(tmp / out), str(args.q), args.model],
+            run = subprocess.run([sys.executable, "-c", STEP, mode, str(tmp / inp), str(tmp / out), str(args.q), args.model,
+                                  str(args.levels)],
                                  capture_output=True, text=True, check=True)
             rows[mode] = json.loads(run.stdout.strip().splitlines()[-1])
         assert np.array_equal(np.load(tmp / "y.npy"), x), "round trip is not exact"
