@@ -73,6 +73,12 @@ def test_levels_with_tau_one_temperature_per_coded_pass(photos, tiny_plus_model)
     assert 8 * sum(header.stream_lengths) <= 1.005 * estimate + 8 * 24 * 13
 
 
+def test_levels_round_trip_grayscale(photos, tiny_plus_model):
+    gray = photos["chelsea"][5:130, 3:180, 1].copy()
+    blob = codec.compress(gray, q=14, model=tiny_plus_model, levels=3, tables=False)
+    out = codec.decompress(blob, model=tiny_plus_model)
+    assert codec.info(blob)["grayscale"] and out.shape == gray.shape and np.array_equal(out, gray)
+
 
 def test_shipped_rc_plus_codes_a_photo_exactly_at_every_level(photos):
     x = photos["coffee_odd"][:160, :203]
