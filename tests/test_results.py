@@ -469,7 +469,7 @@ def test_readme_rcplus_levels_paragraph_is_the_committed_benchmark_output():
     text = " ".join((ROOT / "README.md").read_text().split())
     assert (f"on the {over_bpg.sum()} validation files over BPG (each at its Q and colour space in notebook 06's "
             f"table; the {(~over_bpg).sum()} in JPEG colour stay as they are), the network alone codes "
-            f"{net[2]:.1f} % fewer residual bits with one such level and {net[3]:.1f} % with two; as the coder "
+            f"{net[2]:.1f} % fewer residual bits with one level added (`--levels 2`) and {net[3]:.1f} % with two (`--levels 3`); as the coder "
             f"codes them (a table wherever it is shorter) that becomes {coded[2]:.2f} % and {coded[3]:.2f} %: "
             f"RC+ {s.loc[1, 'rc_plus_bpsp']:.3f} → {s.loc[2, 'rc_plus_bpsp']:.3f} (two levels "
             f"{s.loc[3, 'rc_plus_bpsp']:.3f}) bpsp, RC+ / RC {s.loc[1, 'rc_plus_over_rc']:.3f} → "
