@@ -90,19 +90,24 @@ def test_rc_plus_tau_before_version_4_is_refused():
         codec.unpack_header(codec.pack_header(header))
 
 
-def test_rc_plus_corrupt_and_truncated_files_fail_loudly(photos, tiny_plus_model):
-    x = photos["chelsea"][:48, :64]
-    blob = codec.compress(x, q=14, model=tiny_plus_model)
+def refuses_damage(blob: bytes, model, cuts=(), seed: int = 0) -> None:
+    """The file cut short (at its last byte, inside its BPG part, inside its header, and at `cuts`)
+    or with a residual byte flipped (12 random places) is refused with a FormatError."""
     header, start = codec.unpack_header(blob)
-    for cut in (len(blob) - 1, start + 3, 20):
+    for cut in (len(blob) - 1, start + 3, 20, *cuts):
         with pytest.raises(FormatError):
-            codec.decompress(blob[:cut], model=tiny_plus_model)
-    rng = np.random.default_rng(0)
+            codec.decompress(blob[:cut], model=model)
+    rng = np.random.default_rng(seed)
     for pos in rng.integers(start + header.bpg_length, len(blob), 12):
         bad = bytearray(blob)
         bad[pos] ^= 0x41
         with pytest.raises(FormatError):
-            codec.decompress(bytes(bad), model=tiny_plus_model)
+            codec.decompress(bytes(bad), model=model)
+
+
+def test_rc_plus_corrupt_and_truncated_files_fail_loudly(photos, tiny_plus_model):
+    x = photos["chelsea"][:48, :64]
+    refuses_damage(codec.compress(x, q=14, model=tiny_plus_model), tiny_plus_model)
 
 
 def test_version_1_header_still_reads_as_rc():
