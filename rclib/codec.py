@@ -69,13 +69,15 @@ from . import bpg, colour, entropy, model as model_lib, numerics
 from .errors import FormatError, InputError, RclibError
 from .limits import check_pixels
 from .mixture import Mixture
-from .model_plus import MAX_LEVELS, plan
+from .model_plus import MAX_LEVELS, pad_even, plan
 
 MAGIC = b"\x89RC\n"
 FLAG_GRAY, FLAG_TAU, FLAG_TABLES, FLAG_BLEND, FLAG_JPEG = 1, 2, 4, 8, 16
 _TAU = struct.Struct(">15f")
 _BLEND = struct.Struct(">H6B")
-_BLEND_WIDE = struct.Struct(">Q6B")  # version 10: a bit per (pass, channel) of up to 13 passes
+_TABLE_HEAD = struct.Struct(">HI")   # the table section's mask and length
+# version 10: 64-bit masks, a bit per (pass, channel) of up to 13 passes
+_TABLE_HEAD_WIDE, _BLEND_WIDE = struct.Struct(">QI"), struct.Struct(">Q6B")
 VERSION = 4           # written unless the file has blends
 BLEND_VERSION = 5     # the first version with blends; older rclib reads every file without them
 JPEG_VERSION = 6      # the first version with JPEG colour (written only for such files)
@@ -135,7 +137,7 @@ def passes_of(kind: str, levels: int = 1) -> int:
 def _mask_structs(levels: int) -> tuple[struct.Struct, struct.Struct]:
     """The table section's (mask, length) and the blend section's struct: 16-bit masks at one
     level, 64-bit ones in version 10 (a bit per pass and channel)."""
-    return (struct.Struct(">HI"), _BLEND) if levels == 1 else (struct.Struct(">QI"), _BLEND_WIDE)
+    return (_TABLE_HEAD, _BLEND) if levels == 1 else (_TABLE_HEAD_WIDE, _BLEND_WIDE)
 
 
 def strip_rows(width: int, height: int) -> int:
@@ -432,7 +434,6 @@ def _plus_strip(model, x_l: torch.Tensor, y0: int, y1: int, window: int, x: torc
     pass's temperature.  One function, so all passes see the same floats.
     """
     from . import tau as tau_lib
-    from .model_plus import pad_even, plan
 
     width = x_l.shape[3]
     m = model.margin << (levels - 1)  # the deepest level's margin, in full-resolution rows
@@ -491,10 +492,6 @@ def _level_params(model, p, xl: torch.Tensor, residual: torch.Tensor, ya: int, y
     resolution, rows from ya; the picture has `height` rows), at p's level: the rows within the
     level's margin of y0..y1, subsampled by 2**level; the result's rows from y0's on.  Residuals
     count as known on the rows of y0..y1."""
-    import torch.nn.functional as F
-
-    from .model_plus import pad_even
-
     step = p.stride // 2
     m = model.margin * step  # this level's margin (the window holds the deepest level's)
     a = max(y0 - m, 0) - ya
@@ -503,7 +500,8 @@ def _level_params(model, p, xl: torch.Tensor, residual: torch.Tensor, ya: int, y
     if step > 1:
         xl = pad_even(xl[:, :, ::step, ::step])
         residual = residual[:, :, ::step, ::step]
-        residual = F.pad(residual, (0, residual.shape[3] % 2, 0, residual.shape[2] % 2))  # zeros: no residual there
+        pad = (0, residual.shape[3] % 2, 0, residual.shape[2] % 2)
+        residual = torch.nn.functional.pad(residual, pad)  # zeros: no residual there
     rows = ya + p.stride * torch.arange(xl.shape[2] // 2, device=xl.device)
     known = ((rows >= y0) & (rows < y1)).to(xl.dtype).view(1, 1, -1, 1).expand(1, 1, -1, xl.shape[3] // 2)
     return model.pass_params(p.k, xl, residual, known.contiguous())[:, :, (y0 - ya) // p.stride:]
