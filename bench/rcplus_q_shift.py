@@ -2,7 +2,7 @@
 
 `auto` picks Q by BPG bits + per-image table bits (no network) over every third Q; RC+'s network
 beats the tables most where BPG leaves more behind, so its best Q lies higher (which is why RC+'s
-`auto` now takes one grid step, 3 Q, above the table optimum).  For N main samples of a split this
+`auto` takes two grid steps, 6 Q, above the table optimum).  For N main samples of a split this
 prints RC+'s estimated bits (network or tables per channel, as the coder chooses) at the table
 optimum shifted by each of SHIFTS, and which shift is best per picture:
 

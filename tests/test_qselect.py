@@ -192,14 +192,15 @@ def test_missing_classifier_is_clear(tmp_path):
         classifier.load(tmp_path / "none.pt")
 
 
-def test_rc_plus_auto_takes_the_grid_step_above_the_table_optimum(crop, tiny_plus_model):
-    """RC+'s network prices a higher Q's residual better than tables: `auto` goes one grid step up."""
-    grid = qselect.AUTO_QS["rc+"]
+def test_rc_plus_auto_takes_the_grid_steps_above_the_table_optimum(crop, tiny_plus_model):
+    """RC+'s network prices a higher Q's residual better than tables: `auto` goes two grid steps up."""
+    grid, steps = qselect.AUTO_QS["rc+"], qselect.AUTO_STEPS_ABOVE["rc+"]
+    assert steps == 2
     costs = _table_costs(crop, grid)
     best = int(np.argmin([costs[q] for q in grid]))
-    assert best < len(grid) - 1  # else the step up could not show
+    assert best + steps < len(grid)  # else the step up could not show
     blob = qselect.compress(crop, model=tiny_plus_model)
-    assert codec.info(blob)["q"] == grid[best + 1]
+    assert codec.info(blob)["q"] == grid[best + steps]
     assert np.array_equal(codec.decompress(blob, model=tiny_plus_model), crop)
 
 
