@@ -28,7 +28,7 @@ def answers(costs: dict, grid, steps_above: int = 0) -> dict:
     walked = qselect.auto_pick({q: c[0] for q, c in tried.items()}, steps_above, grid=grid)
     extra = 1 if walked not in tried else 0   # the step above's BPG file, when not yet made
     return {"q": full, "q_descent": walked, "tried": len(tried) + extra, "of": len(grid),
-            "extra_pct": 100 * (costs[walked] / costs[full] - 1)}
+            "extra_pct": 100 * (costs[walked] / costs[full] - 1), "steps_above": steps_above}
 
 
 def main() -> int:

@@ -112,6 +112,19 @@ def files_summary(table) -> "pd.DataFrame":
     return pd.DataFrame(rows)
 
 
+def files_sentence(table) -> str:
+    """The README's reading of files_summary: what 3 and 4 levels save at each file's Q, what 3 Q
+    more does to one and three levels, and the per-picture smaller file's saving (in % of the
+    one-level files; negative: larger)."""
+    f = files_summary(table).set_index(["levels", "q_shift"])
+    saved = lambda key, col="rc_plus_bpsp": 100 * (1 - f.loc[key, col] / f.loc[(1, 0), "rc_plus_bpsp"])  # noqa: E731
+    more = lambda key: f"{abs(saved(key)):.2f} % {'smaller' if saved(key) >= 0 else 'larger'}"  # noqa: E731
+    return (f"At each file's own Q three levels save {saved((3, 0)):.2f} % and four {saved((4, 0)):.2f} %; "
+            f"3 Q higher, one level's files come out {more((1, 3))} and three levels' {more((3, 3))}, and "
+            f"taking per picture the smaller of that file and one level's at its Q saves "
+            f"{saved((3, 3), 'best_bpsp'):.2f} %")
+
+
 def files_markdown(table) -> str:
     """The README's table of files_summary."""
     rows = ["| levels | Q | RC+ bpsp | per picture the smaller of it and one level | RC+ / RC | decoding time |",
