@@ -359,14 +359,17 @@ _MODEL_CACHE: dict[str, model_lib.ResidualModel] = {}
 DEFAULT_KIND = "rc+"  # the kind codec.compress codes with when given none (rclib.compress: qselect.DEFAULT_MODEL)
 
 
-def default_model(kind: str = DEFAULT_KIND, space: str = "ycbcr"):
+def default_model(kind: str = DEFAULT_KIND, space: str = "ycbcr", levels: int = 1):
     """The shipped weights of a model kind ("rc" or "rc+") for x_l from BPG in `space`: over BPG
     in RGB, the kind's copy fine-tuned on it (model_lib.DEFAULT_RGB_WEIGHTS), and in JPEG colour
-    ("jpeg") its copy for that (jpeg_model), where one is shipped."""
+    ("jpeg") its copy for that (jpeg_model), where one is shipped.  levels above 1 (RC+ over BPG
+    in YCbCr): its weights with level networks (model_lib.DEFAULT_LEVELS_WEIGHTS), where shipped."""
     if kind not in KINDS:
         raise InputError(f"model kind must be one of {', '.join(KINDS)}, not {kind!r}")
     if space == "jpeg" and (jpeg := jpeg_model(kind)) is not None:
         return jpeg
+    if kind == "rc+" and space == "ycbcr" and levels > 1 and model_lib.DEFAULT_LEVELS_WEIGHTS.exists():
+        return _cached_load(model_lib.DEFAULT_LEVELS_WEIGHTS)
     rgb_path = model_lib.DEFAULT_RGB_WEIGHTS[kind]
     if space == "rgb" and rgb_path.exists():
         return _cached_load(rgb_path)
@@ -391,12 +394,12 @@ def _cached_load(path):
     return _MODEL_CACHE[str(path)]
 
 
-def resolve_model(model=None, keep_device: bool = False, space: str = "ycbcr"):
+def resolve_model(model=None, keep_device: bool = False, space: str = "ycbcr", levels: int = 1):
     """None (the default kind), a kind name ("rc", "rc+") or a model object -> a model in eval
     mode on the CPU, where the coder needs it (keep_device: a model object stays on its device).
-    space: BPG's colour space, which picks a kind's shipped weights (default_model)."""
+    space and levels pick a kind's shipped weights (default_model)."""
     if model is None or isinstance(model, str):
-        model = default_model(model or DEFAULT_KIND, space)
+        model = default_model(model or DEFAULT_KIND, space, levels)
     return model.eval() if keep_device else model.eval().cpu()
 
 
@@ -455,9 +458,10 @@ def _plus_strip(model, x_l: torch.Tensor, y0: int, y1: int, window: int, x: torc
         if tables_only(mine) or (blends is not None and not bits and not any(blend_k)):
             mix = None  # every channel of this pass from its table: no network needed
         else:
+            net = model.at_level(p.level)
             with torch.no_grad():
-                params = _level_params(model, p, xl, residual, ya, y0, y1, x_l.shape[2])[:, :, :n_rows, :n_cols]
-            mix = _frozen(model.pass_mixture(p.k, params.contiguous())).with_tau(None if tau is None else tau[i])
+                params = _level_params(net, p, xl, residual, ya, y0, y1, x_l.shape[2])[:, :, :n_rows, :n_cols]
+            mix = _frozen(net.pass_mixture(p.k, params.contiguous())).with_tau(None if tau is None else tau[i])
         x_l_k = x_l[:, :, y0 + p.oy:y1:s, p.ox::s]
         if streams is not None:
             x_k = entropy.decode(mix, x_l_k, streams[6 * i:6 * i + 6], window, mine)
@@ -559,7 +563,7 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
     """
     given, asked = rgb, model
     rgb, flags = as_rgb(rgb)
-    named, model = model is None or isinstance(model, str), resolve_model(model)
+    named, model = model is None or isinstance(model, str), resolve_model(model, levels=levels)
     kind = model_lib.kind(model)
     if levels not in range(1, MAX_LEVELS + 1) or levels > 1 and kind != "rc+":
         raise InputError(f"levels must be 1..{MAX_LEVELS}, and above 1 only for RC+ (got {levels!r} for {kind})")
@@ -620,6 +624,8 @@ def compress(rgb: np.ndarray, q: int = DEFAULT_Q, model=None, backend: str = "au
         fitted = None  # tau scales the model's channels only; none is left
         if levels > 1:  # tables alone: the same bits at one level, in a file of the oldest version
             per_strip, mask, levels = _table_streams(freqs, x, x_l, spans, window, kind), (1 << 3 * PASSES[kind]) - 1, 1
+            if named:  # naming the weights one level codes with, as a one-level call would
+                model = default_model(kind, "rgb" if in_rgb else "ycbcr")
     streams = [s for strip in per_strip for s in strip]
     # a file that runs a network names the float path it ran on (version 9, or 10 with levels);
     # one from tables alone decodes anywhere and keeps the oldest version that holds it
@@ -882,7 +888,7 @@ def _decompress(data: bytes, model=None) -> np.ndarray:
         model = model_for_file(header.weights_id).eval().cpu()
     else:  # a kind by name: its weights for the file's colour (BPG's, or JPEG colour's network)
         model = resolve_model(model, space="jpeg" if header.flags & FLAG_JPEG and runs_network(header)
-                              else _space_or_ycbcr(data[pos:pos + header.bpg_length]))
+                              else _space_or_ycbcr(data[pos:pos + header.bpg_length]), levels=header.levels)
     if model_lib.kind(model) != header.kind:
         raise ModelMismatch(f"file was coded with an {header.kind} model, not {model_lib.kind(model)}")
     if header.weights_id != _weights_id(model):

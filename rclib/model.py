@@ -244,6 +244,9 @@ def load(path: Path, map_location: str = "cpu") -> nn.Module:
 MODELS_DIR = ROOT / "data" / "models"
 DEFAULT_WEIGHTS = MODELS_DIR / "rc_cpu.pt"
 DEFAULT_PLUS_WEIGHTS = MODELS_DIR / "rcplus_cpu.pt"
+# RC+'s shipped weights with level networks (model_plus.with_level_net, bench/level_finetune.py):
+# `--levels` above 1 codes with these where they are shipped.
+DEFAULT_LEVELS_WEIGHTS = MODELS_DIR / "rcplus_levels_cpu.pt"
 # Copies fine-tuned on x_l from BPG in its RGB colour space (bench/finetune_rgb.py): the shipped
 # weights of a kind code over BPG in RGB with these where they are shipped.
 DEFAULT_RGB_WEIGHTS = {"rc": MODELS_DIR / "rc_rgb_cpu.pt", "rc+": MODELS_DIR / "rcplus_rgb_cpu.pt"}

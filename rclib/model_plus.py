@@ -12,7 +12,7 @@ region at random rows so the network learns what a strip edge looks like.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn as nn
@@ -60,6 +60,7 @@ class PlusConfig:
     kind: str = "rc+"
     gated: bool = False  # mixture gates per pass (Mixture.gates)
     lattice: bool = False  # lattice tables per pass (Mixture.lattice)
+    level_net: bool = False  # a second set of four passes for the levels above 0 (RCPlusModel.level)
 
 
 CONFIGS = {
@@ -118,6 +119,14 @@ class RCPlusModel(nn.Module):
         self.mix_lattice_g = nn.Parameter(torch.zeros(4, 2, K, LATTICE_SIZE)) if config.lattice else None
         self.mix_lattice_b = (nn.Parameter(torch.zeros(4, 2, K, LATTICE_SIZE, LATTICE_SIZE))
                               if config.lattice else None)
+        # Networks trained on subsampled pictures, whose decoded neighbours lie 2, 4, ... pixels
+        # away: they code the passes of every level above 0 (plan); level 0 keeps this model's own.
+        self.level = RCPlusModel(replace(config, level_net=False)) if config.level_net else None
+
+    def at_level(self, level: int) -> RCPlusModel:
+        """The networks that code a pass of `level` (Pass.level): the level networks above level 0
+        where the weights have them, else this model's own."""
+        return self.level if level and self.level is not None else self
 
     def pass_gates(self, k: int) -> torch.Tensor | None:
         """Pass k's mixture gates (3,), or None for the seed's mixture."""
@@ -186,6 +195,18 @@ class RCPlusModel(nn.Module):
             dy, dx = PHASES[k]
             out[..., dy::2, dx::2] = mixture.bit_map(mix, phase(xp, k), phase(xlp, k))
         return out[..., :h, :w]
+
+
+def with_level_net(base: RCPlusModel, level: RCPlusModel) -> RCPlusModel:
+    """One model of `base`'s passes for level 0 and `level`'s (same shape) for the levels above,
+    as one set of weights (one weights id, which a file's header names)."""
+    if replace(level.config, name=base.config.name, level_net=False) != replace(base.config, level_net=False):
+        raise ValueError("level networks must have the base model's shape")
+    out = RCPlusModel(replace(base.config, level_net=True))
+    own = {k: v for k, v in base.state_dict().items() if not k.startswith("level.")}
+    out.load_state_dict({**own, **{f"level.{k}": v for k, v in level.at_level(0).state_dict().items()
+                                   if not k.startswith("level.")}})
+    return out.eval()
 
 
 assert 3 * PARAMS_PER_CHANNEL == 12 * K

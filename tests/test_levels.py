@@ -178,3 +178,74 @@ def test_cli_levels(tmp_path, photos, capsys):
     assert np.array_equal(np.asarray(Image.open(tmp_path / "b.png")), x)
     with pytest.raises(SystemExit):
         main(["compress", str(tmp_path / "a.png"), str(tmp_path / "c.rc"), "--levels", "5"])
+
+
+@pytest.fixture(scope="module")
+def tiny_levels_model(tiny_plus_model):
+    """tiny_plus_model's passes for level 0 and other random ones for the levels above."""
+    import torch
+
+    from rclib.model_plus import RCPlusModel, with_level_net
+
+    torch.manual_seed(2)
+    return with_level_net(tiny_plus_model, RCPlusModel(tiny_plus_model.config).eval())
+
+
+def test_level_networks_code_the_levels_above_0_only(photos, tiny_plus_model, tiny_levels_model):
+    """Passes of level 0 keep the model's own networks (the same bits as without level networks);
+    those above run the level networks; one weights id names both, so a file names them."""
+    from rclib import model as model_lib
+
+    x = photos["coffee_odd"][:90, :77]
+    assert tiny_levels_model.at_level(0) is tiny_levels_model and tiny_levels_model.at_level(2) is tiny_levels_model.level
+    assert tiny_plus_model.at_level(1) is tiny_plus_model
+    assert model_lib.weights_id(tiny_levels_model) != model_lib.weights_id(tiny_plus_model)
+    x_l = codec.bpg.decode(codec.bpg.encode(x, 14))
+    for levels in (1, 3):
+        own, with_level = (codec._pass_sums(codec.residual_bit_map(x, x_l, 14, m, levels=levels), "rc+", levels)
+                           for m in (tiny_plus_model, tiny_levels_model))
+        above_0 = [p.level > 0 for p in plan(levels)]
+        assert np.array_equal(own[~np.array(above_0)], with_level[~np.array(above_0)])
+        assert all((own[i] != with_level[i]).any() for i, up in enumerate(above_0) if up)
+    blob = codec.compress(x, q=14, model=tiny_levels_model, levels=3, tables=False)
+    assert codec.info(blob)["weights_id"] == model_lib.weights_id(tiny_levels_model)
+    assert np.array_equal(_decode_on_one_thread(blob, tiny_levels_model), x)
+    with pytest.raises(codec.ModelMismatch):
+        codec.decompress(blob, model=tiny_plus_model)
+
+
+def test_level_networks_save_load_and_shape_check(tmp_path, tiny_plus_model, tiny_levels_model):
+    from rclib import model as model_lib
+    from rclib.model_plus import CONFIGS, RCPlusModel, with_level_net
+
+    model_lib.save(tiny_levels_model, tmp_path / "w.pt")
+    back = model_lib.load(tmp_path / "w.pt")
+    assert back.config.level_net and model_lib.weights_id(back) == model_lib.weights_id(tiny_levels_model)
+    with pytest.raises(ValueError, match="shape"):
+        with_level_net(tiny_plus_model, RCPlusModel(CONFIGS["cpu+"]))
+
+
+def test_named_rc_plus_with_levels_codes_with_the_shipped_level_networks(photos, tmp_path, monkeypatch,
+                                                                        tiny_levels_model):
+    """`--model rc+ --levels L` (L > 1) codes with DEFAULT_LEVELS_WEIGHTS where they are shipped
+    and decodes them from the zoo by the header's id; one level keeps RC+'s weights, and so does
+    a file that falls back to one level (tables alone)."""
+    from rclib import model as model_lib
+
+    path = tmp_path / "rcplus_levels_cpu.pt"
+    model_lib.save(tiny_levels_model, path)
+    monkeypatch.setattr(model_lib, "DEFAULT_LEVELS_WEIGHTS", path)
+    monkeypatch.setattr(model_lib, "zoo", lambda folder=None: {model_lib.weights_id(tiny_levels_model): path})
+    x = photos["chelsea"][:64, :80]
+    assert codec.resolve_model("rc+", levels=3).config.level_net
+    assert not codec.resolve_model("rc+").config.level_net
+    assert not codec.resolve_model("rc+", space="rgb", levels=3).config.level_net
+    blob = codec.compress(x, q=14, model="rc+", levels=3, tables=False)
+    assert codec.info(blob)["weights_id"] == model_lib.weights_id(tiny_levels_model)
+    assert np.array_equal(codec.decompress(blob), x)
+    assert np.array_equal(codec.decompress(blob, model="rc+"), x)   # by name: the levels' weights
+    flat = np.full((40, 48, 3), 77, np.uint8)
+    blob = codec.compress(flat, q=14, model="rc+", levels=3)
+    assert codec.info(blob)["levels"] == 1
+    assert codec.info(blob)["weights_id"] == model_lib.weights_id(codec.default_model("rc+"))
+    assert np.array_equal(codec.decompress(blob, model="rc+"), flat)
