@@ -87,7 +87,8 @@ def test_rgb_is_weighed_only_by_the_searching_strategies_with_tables(smooth, tin
 
 
 def test_the_rgb_grid_is_searched_once_per_picture(monkeypatch, smooth, tiny_model, tiny_plus_model):
-    monkeypatch.setattr(codec, "default_model", {"rc": tiny_model, "rc+": tiny_plus_model}.get)
+    shipped = {"rc": tiny_model, "rc+": tiny_plus_model}
+    monkeypatch.setattr(codec, "default_model", lambda kind, space="ycbcr", levels=1: shipped[kind])
     spaces = []
     encode = bpg.encode
     monkeypatch.setattr(bpg, "encode", lambda rgb, q, **k: spaces.append((q, k.get("space"))) or encode(rgb, q, **k))
