@@ -26,7 +26,7 @@ from pathlib import Path
 CROP, BATCH, LR = 96, 8, 5e-5
 
 
-def run(minutes: float | None, steps: int | None, out: Path, snapshot_every: int, lr: float = LR) -> None:
+def run(minutes: float, steps: int | None, out: Path, snapshot_every: int, lr: float = LR) -> None:
     import torch
 
     from rclib import codec, data, train
@@ -45,7 +45,8 @@ def run(minutes: float | None, steps: int | None, out: Path, snapshot_every: int
     if steps:   # a step budget: a sitting shared with other work trains slower, not shorter
         budget, command = (lambda step, seconds: step / steps), f"level_finetune run --steps {steps} --lr {lr}"
     else:
-        budget, command = (lambda step, seconds: seconds / (60 * minutes)), f"level_finetune run --minutes {minutes}" + (f" --lr {lr}" if lr != LR else "")
+        budget = lambda step, seconds: seconds / (60 * minutes)  # noqa: E731
+        command = f"level_finetune run --minutes {minutes}" + (f" --lr {lr}" if lr != LR else "")
     steps = train.fine_tune(net, pairs, out, budget, {"command": command}, lr=lr, batch=BATCH, crop=CROP,
                             snapshot_every=snapshot_every, log_every=25)
     torch.save(net.state_dict(), out / "final_state.pt")
@@ -115,8 +116,8 @@ def main() -> None:
     sub = ap.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run")
     budget = r.add_mutually_exclusive_group()
-    budget.add_argument("--minutes", type=float, default=None, help="a clock budget (default 20)")
-    budget.add_argument("--steps", type=int, default=None, help="a step budget instead")
+    budget.add_argument("--minutes", type=float, default=20.0, help="a clock budget")
+    budget.add_argument("--steps", type=int, default=None, help="a step budget instead of the clock")
     r.add_argument("--lr", type=float, default=LR, help="Adam's rate at the start")
     r.add_argument("--out", type=Path, required=True)
     r.add_argument("--snapshot-every", type=int, default=100_000,
@@ -133,7 +134,7 @@ def main() -> None:
 
         ship(args.weights, args.out or model.DEFAULT_LEVELS_WEIGHTS)
     elif args.command == "run":
-        run(args.minutes if args.minutes or args.steps else 20.0, args.steps, args.out, args.snapshot_every, args.lr)
+        run(args.minutes, args.steps, args.out, args.snapshot_every, args.lr)
     else:
         score(args.weights, args.levels_csv)
 

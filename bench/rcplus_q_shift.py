@@ -43,9 +43,7 @@ def main() -> None:
         return real_files(args.split, args.n, args.real, args.csv)
     shifts = range(min(args.shifts[0], 0), max(args.shifts[1], 0) + 1)  # 0 (auto's Q) is the reference
 
-    root = data.prepare_embedded(progress=False)
-    paths = [p for p in data.list_images(root / args.split) if "~" not in p.stem]
-    paths = paths[::max(1, len(paths) // args.n)][:args.n]
+    paths = sample(args.split, args.n)
     net = codec.resolve_model("rc+")
     lo, hi = min(qselect.Q_RANGES["rc+"]), max(qselect.Q_RANGES["rc+"])
     rows = []
@@ -66,6 +64,14 @@ def main() -> None:
     print(sentence(table))
 
 
+def sample(split: str, n: int) -> list:
+    """N main samples of the split (no `~` variants), spread evenly over it."""
+    from rclib import data
+
+    paths = [p for p in data.list_images(data.prepare_embedded(progress=False) / split) if "~" not in p.stem]
+    return paths[::max(1, len(paths) // n)][:n]
+
+
 def real_files(split: str, n: int, steps, csv: Path | None) -> None:
     """Real files of `rclib.compress(x, model="rc+")` (`--q auto`: its RGB and JPEG colour
     candidates too, no tau) with each step above the table optimum, per picture."""
@@ -75,12 +81,9 @@ def real_files(split: str, n: int, steps, csv: Path | None) -> None:
     from rclib import data, qselect
     from rclib.imageio import atomic_write
 
-    root = data.prepare_embedded(progress=False)
-    paths = [p for p in data.list_images(root / split) if "~" not in p.stem]
-    paths = paths[::max(1, len(paths) // n)][:n]
     rows, saved = [], dict(qselect.AUTO_STEPS_ABOVE)
     try:
-        for path in tqdm(paths, desc=split):
+        for path in tqdm(sample(split, n), desc=split):
             x = data.load_rgb(path)
             row = {"image": path.stem, "subpixels": x.size}
             for step in steps:

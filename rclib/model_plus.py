@@ -204,7 +204,7 @@ def with_level_net(base: RCPlusModel, level: RCPlusModel) -> RCPlusModel:
         raise ValueError("level networks must have the base model's shape")
     out = RCPlusModel(replace(base.config, level_net=True))
     own = {k: v for k, v in base.state_dict().items() if not k.startswith("level.")}
-    out.load_state_dict({**own, **{f"level.{k}": v for k, v in level.at_level(0).state_dict().items()
+    out.load_state_dict({**own, **{f"level.{k}": v for k, v in level.state_dict().items()
                                    if not k.startswith("level.")}})
     return out.eval()
 

@@ -467,14 +467,15 @@ def test_readme_rcplus_q_shift_figures_are_the_committed_measurement():
 
     bench = _bench_script("rcplus_q_shift")
     table = pd.read_csv(ROOT / "docs" / "rcplus_q_shift.csv")
-    assert bench.sentence(table) in " ".join((ROOT / "README.md").read_text().split())
+    text = " ".join((ROOT / "README.md").read_text().split())
+    assert bench.sentence(table) in text
     assert not any(n.startswith(("enlightenment", "libjxl", "lxqt")) for n in table.image)   # not validation
     step = qselect.AUTO_QS["rc+"][1] - qselect.AUTO_QS["rc+"][0]
     s = bench.summary(table)
     on_grid = {k: s.bpsp[f"{k * step:+d}"] for k in range(3) if f"{k * step:+d}" in s.index}
     assert min(on_grid, key=on_grid.get) == qselect.AUTO_STEPS_ABOVE["rc+"]
     real = pd.read_csv(ROOT / "docs" / "rcplus_q_step_train.csv")
-    assert bench.real_sentence(real) in " ".join((ROOT / "README.md").read_text().split())
+    assert bench.real_sentence(real) in text
     assert not any(n.startswith(("enlightenment", "libjxl", "lxqt")) for n in real.image)
     assert real.bytes_step2.sum() < real.bytes_step1.sum()   # the step shipped is the smaller on training
 
